@@ -1,0 +1,38 @@
+# Locates the Debian 12 packages dropwatch builds with. Each failure names the
+# package that provides the missing piece.
+find_package(PkgConfig)
+if(NOT PkgConfig_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config (or run scripts/bootstrap)")
+endif()
+
+function(dw_require_pkg var module debian_pkg)
+  pkg_check_modules(${var} IMPORTED_TARGET ${module})
+  if(NOT ${var}_FOUND)
+    message(FATAL_ERROR "${module} not found: apt-get install ${debian_pkg} (or run scripts/bootstrap)")
+  endif()
+endfunction()
+
+function(dw_require_program var name debian_pkg)
+  find_program(${var} ${name})
+  if(NOT ${var})
+    message(FATAL_ERROR "${name} not found: apt-get install ${debian_pkg} (or run scripts/bootstrap)")
+  endif()
+endfunction()
+
+function(dw_require_package name debian_pkg)
+  find_package(${name} ${ARGN} QUIET)
+  if(NOT ${name}_FOUND)
+    message(FATAL_ERROR "${name} not found: apt-get install ${debian_pkg} (or run scripts/bootstrap)")
+  endif()
+endfunction()
+
+dw_require_pkg(LIBBPF libbpf libbpf-dev)
+dw_require_pkg(LIBELF libelf libelf-dev)
+dw_require_pkg(ZLIB_PC zlib zlib1g-dev)
+dw_require_pkg(LIBPCAP libpcap libpcap-dev)
+dw_require_pkg(RE2 re2 libre2-dev)
+dw_require_program(CLANG_BPF clang-19 clang-19)
+dw_require_program(BPFTOOL bpftool bpftool)
+dw_require_package(CLI11 libcli11-dev CONFIG)
+dw_require_package(GTest "googletest libgtest-dev")
+dw_require_package(benchmark libbenchmark-dev)

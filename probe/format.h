@@ -1,0 +1,18 @@
+// The two event formats, documented in docs/events.md: NDJSON (huatuo
+// dropwatch field names plus ours) and Retis-like text.
+#pragma once
+
+#include <string>
+
+#include "probe/event.h"
+
+namespace dw {
+
+// Appends one JSON object and a newline.
+void format_json(const DropEvent& ev, std::string& out);
+// Appends the header line, the packet line and the stack, each ending in '\n'.
+void format_text(const DropEvent& ev, std::string& out, bool stack = true);
+
+std::string rfc3339_utc(int64_t realtime_ns);  // 2026-06-20T08:30:12.123456789Z
+
+}  // namespace dw

@@ -1,0 +1,58 @@
+// The loader: open -> configure -> load -> attach -> poll -> detach, owned by
+// one RAII object. Nothing stays attached once a Probe is destroyed, and a
+// Probe that failed to start left nothing behind.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "probe/result.h"
+
+namespace dw {
+
+enum class AttachMode { kAuto, kBtf, kTracepoint };
+
+struct ProbeOptions {
+  uint32_t snaplen = 256;
+  bool stack = true;
+  uint32_t ringbuf_bytes = 8u << 20;
+  AttachMode attach = AttachMode::kAuto;
+  bool verbose = false;  // libbpf's log, verifier output included
+};
+
+struct ProbeCounters {
+  uint64_t seen = 0, emitted = 0, lost = 0, no_header = 0;
+};
+
+class Probe {
+ public:
+  using RecordFn = std::function<void(std::span<const uint8_t>)>;
+
+  static Result<std::unique_ptr<Probe>> start(const ProbeOptions& opts);
+  ~Probe();
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+
+  // Hands every record waiting in the ring buffer to fn. Waits up to
+  // timeout_ms for a wakeup first; the probe wakes us only when a lot is
+  // waiting, so callers poll on a timer.
+  Result<int> poll(int timeout_ms, const RecordFn& fn);
+  ProbeCounters counters() const;
+  // "tp_btf/kfree_skb" or "tracepoint/skb/kfree_skb".
+  const std::string& attach_point() const { return attach_point_; }
+  // Program id, for tests that check nothing stays loaded.
+  uint32_t program_id() const;
+
+ private:
+  struct State;
+  explicit Probe(std::unique_ptr<State> s);
+  static Result<std::unique_ptr<State>> try_start(const ProbeOptions& o, bool btf);
+  static int on_record(void* ctx, void* data, size_t size);
+  std::unique_ptr<State> s_;
+  std::string attach_point_;
+};
+
+}  // namespace dw
