@@ -1,0 +1,124 @@
+#include "tests/support/netns.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace dw::test {
+
+int sh(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+NetnsPair::NetnsPair(const std::string& tag) {
+  std::string id = std::to_string(getpid());
+  a_ = tag + "a" + id;
+  b_ = tag + "b" + id;
+  std::string s =
+      "set -e; ip netns add " + a_ + "; ip netns add " + b_ +
+      "; ip link add dwa0 netns " + a_ + " type veth peer name dwb0 netns " + b_ +
+      "; ip -n " + a_ + " addr add 10.0.42.1/24 dev dwa0" +
+      "; ip -n " + b_ + " addr add 10.0.42.2/24 dev dwb0" +
+      "; ip -n " + a_ + " addr add fd00:42::1/64 dev dwa0 nodad" +
+      "; ip -n " + b_ + " addr add fd00:42::2/64 dev dwb0 nodad" +
+      "; ip -n " + a_ + " link set dwa0 address 02:00:00:00:42:01" +
+      "; ip -n " + b_ + " link set dwb0 address 02:00:00:00:42:02" +
+      // Permanent neighbours: no ARP/NDP, so the first packet leaves from
+      // the sender's own context (and comm names it), not from a softirq.
+      "; ip -n " + a_ + " neigh add 10.0.42.2 lladdr 02:00:00:00:42:02 dev dwa0 nud permanent" +
+      "; ip -n " + a_ + " neigh add fd00:42::2 lladdr 02:00:00:00:42:02 dev dwa0 nud permanent" +
+      "; ip -n " + b_ + " neigh add 10.0.42.1 lladdr 02:00:00:00:42:01 dev dwb0 nud permanent" +
+      "; ip -n " + b_ + " neigh add fd00:42::1 lladdr 02:00:00:00:42:01 dev dwb0 nud permanent" +
+      "; ip -n " + a_ + " link set lo up; ip -n " + b_ + " link set lo up" +
+      "; ip -n " + a_ + " link set dwa0 up; ip -n " + b_ + " link set dwb0 up";
+  ok_ = sh(s) == 0;
+}
+
+NetnsPair::~NetnsPair() {
+  sh("ip netns del " + a_ + " 2>/dev/null; ip netns del " + b_ + " 2>/dev/null");
+}
+
+uint32_t netns_inode(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+uint32_t NetnsPair::inode_a() const { return netns_inode("/run/netns/" + a_); }
+uint32_t NetnsPair::inode_b() const { return netns_inode("/run/netns/" + b_); }
+
+int NetnsPair::exec_b(const std::string& cmd) const {
+  return sh("ip netns exec " + b_ + " " + cmd);
+}
+
+int run_in_netns(const std::string& name, const std::string& comm, const std::function<int()>& fn) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    int fd = open(("/run/netns/" + name).c_str(), O_RDONLY);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(100);
+    prctl(PR_SET_NAME, comm.c_str());
+    _exit(fn());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+namespace {
+
+bool to_sockaddr(const std::string& addr, uint16_t port, sockaddr_storage& ss, socklen_t& len) {
+  std::memset(&ss, 0, sizeof(ss));
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof(*v4);
+    return true;
+  }
+  if (inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof(*v6);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int send_tcp_syn(const std::string& addr, uint16_t port) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!to_sockaddr(addr, port, ss, len)) return 1;
+  int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+  if (fd < 0) return 2;
+  // Blocking connect: returns once the peer's RST arrives (ECONNREFUSED),
+  // so the SYN has been dropped by then. No retransmits to count twice.
+  int rc = connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  int err = errno;
+  close(fd);
+  return rc != 0 && err == ECONNREFUSED ? 0 : 3;
+}
+
+int send_udp(const std::string& addr, uint16_t port, const std::string& payload) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!to_sockaddr(addr, port, ss, len)) return 1;
+  int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+  if (fd < 0) return 2;
+  ssize_t n = sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+  close(fd);
+  return n == ssize_t(payload.size()) ? 0 : 3;
+}
+
+}  // namespace dw::test

@@ -1,0 +1,51 @@
+// Test hosts in network namespaces the test creates and removes: two
+// namespaces joined by a veth pair, addressed over IPv4 and IPv6.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace dw::test {
+
+// Runs a shell command; returns its exit status.
+int sh(const std::string& cmd);
+
+class NetnsPair {
+ public:
+  // Namespaces "<tag>a<pid>" and "<tag>b<pid>"; devices dwa0 (in a) and
+  // dwb0 (in b); 10.0.42.1/24 + fd00:42::1/64 in a, .2 and ::2 in b.
+  explicit NetnsPair(const std::string& tag);
+  ~NetnsPair();  // removes both namespaces, also after a failed test
+  NetnsPair(const NetnsPair&) = delete;
+  NetnsPair& operator=(const NetnsPair&) = delete;
+
+  bool ok() const { return ok_; }
+  const std::string& a() const { return a_; }
+  const std::string& b() const { return b_; }
+  uint32_t inode_a() const;
+  uint32_t inode_b() const;
+  // Runs `cmd` inside namespace b (ip netns exec).
+  int exec_b(const std::string& cmd) const;
+
+  static constexpr const char* kAddrA = "10.0.42.1";
+  static constexpr const char* kAddrB = "10.0.42.2";
+  static constexpr const char* kAddr6A = "fd00:42::1";
+  static constexpr const char* kAddr6B = "fd00:42::2";
+
+ private:
+  std::string a_, b_;
+  bool ok_ = false;
+};
+
+// Runs fn in a child process inside namespace `name` whose comm is `comm`;
+// returns the child's exit status.
+int run_in_netns(const std::string& name, const std::string& comm, const std::function<int()>& fn);
+
+// Sends a TCP SYN (non-blocking connect) to addr:port; returns 0 if sent.
+int send_tcp_syn(const std::string& addr, uint16_t port);
+// Sends one UDP datagram to addr:port; returns 0 if sent.
+int send_udp(const std::string& addr, uint16_t port, const std::string& payload = "dropwatch");
+
+uint32_t netns_inode(const std::string& path);
+
+}  // namespace dw::test

@@ -1,0 +1,53 @@
+// A child process with its stdout and stderr captured by a reader thread, for
+// driving the dropwatch binary in end-to-end tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dw::test {
+
+class Process {
+ public:
+  // Starts argv[0] (a path) with the rest as arguments. `pre_exec` runs in
+  // the child before exec (to drop privileges, say).
+  explicit Process(const std::vector<std::string>& argv,
+                   std::function<void()> pre_exec = nullptr);
+  ~Process();  // SIGKILLs a child still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // Waits until stderr contains `needle` or the child exits or time runs out.
+  bool wait_stderr(const std::string& needle, std::chrono::milliseconds timeout);
+  // Waits until `pred` holds over the stdout lines, or the child exits or time runs out.
+  bool wait_stdout(const std::function<bool(const std::vector<std::string>&)>& pred,
+                   std::chrono::milliseconds timeout);
+  void signal(int sig);
+  // Exit status (128+N for signal N), or -1 when the timeout passed.
+  int wait(std::chrono::milliseconds timeout);
+
+  std::vector<std::string> stdout_lines();
+  std::string stderr_text();
+
+ private:
+  void reader(int out_fd, int err_fd);
+
+  pid_t pid_ = -1;
+  int status_ = -1;
+  bool exited_ = false;
+  bool eof_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string out_partial_, err_;
+  std::vector<std::string> out_lines_;
+  std::thread thread_;
+};
+
+}  // namespace dw::test
