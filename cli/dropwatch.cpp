@@ -2,13 +2,13 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "cli/help.h"
 #include "dropwatch.h"
 #include "probe/drop_reasons.h"
 #include "probe/event.h"
@@ -72,8 +72,8 @@ bool write_all(const std::string& s) {
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "dropwatch");
+  dw::cli::install_formatter(app, "[OPTIONS]");
   app.footer(kFooter);
-  app.get_formatter()->column_width(34);
 
   std::string output = isatty(STDOUT_FILENO) ? "text" : "json";
   uint32_t snaplen = DW_SNAPLEN_DEFAULT;
@@ -84,36 +84,44 @@ int main(int argc, char** argv) {
   std::string attach = "auto";
   bool verbose = false;
 
-  auto* out_group = app.add_option_group("Output");
-  out_group->add_option("-o,--output", output, "Event format: json (NDJSON) or text")
+  app.add_option("-o,--output", output,
+                 "Event format: json (NDJSON, one object per line) or text. "
+                 "Default: text on a terminal, json otherwise")
+      ->type_name("FORMAT")
       ->check(CLI::IsMember({"json", "text"}))
-      ->default_str("text on a terminal, else json");
-  out_group
-      ->add_option("-s,--snaplen", snaplen,
-                   "Bytes of each packet to capture, from the MAC header (else the network header)")
+      ->group("Output");
+  app.add_option("-s,--snaplen", snaplen,
+                 "Bytes of each packet to capture, from the MAC header (else the network "
+                 "header), at most 4096. Default: 256")
+      ->type_name("BYTES")
       ->check(CLI::Range(0u, static_cast<uint32_t>(DW_SNAPLEN_MAX)))
-      ->capture_default_str();
-  out_group->add_flag("--no-stack", no_stack, "Do not collect kernel stacks (each costs ~5 us)");
+      ->group("Output");
+  app.add_flag("--no-stack", no_stack, "Do not collect kernel stacks (each costs ~5 us in the kernel)")
+      ->group("Output");
 
-  auto* stop_group = app.add_option_group("Stopping");
-  stop_group->add_option("-c,--count", count, "Stop after N events (0: never)")
+  app.add_option("-c,--count", count, "Stop after N events. Default: 0, never")
+      ->type_name("N")
       ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  stop_group->add_option("-d,--duration", duration, "Stop after SECONDS (0: never)")
+      ->group("Stopping");
+  app.add_option("-d,--duration", duration, "Stop after SECONDS. Default: 0, never")
+      ->type_name("SECONDS")
       ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+      ->group("Stopping");
 
-  auto* adv = app.add_option_group("Advanced");
-  adv->add_option("--ringbuf-size", ringbuf_mib,
-                  "Ring buffer size in MiB, a power of two; events that find it full are "
-                  "counted as lost")
+  app.add_option("--ringbuf-size", ringbuf_mib,
+                 "Ring buffer size in MiB, a power of two from 1 to 1024; events that find "
+                 "it full are counted as lost. Default: 8")
+      ->type_name("MIB")
       ->check(CLI::Range(1u, 1024u))
-      ->capture_default_str();
-  adv->add_option("--attach", attach,
-                  "auto: BTF tracepoint, else the classic one; tp_btf or tracepoint to force")
+      ->group("Advanced");
+  app.add_option("--attach", attach,
+                 "auto (BTF tracepoint, else the classic one), tp_btf or tracepoint. "
+                 "Default: auto")
+      ->type_name("MODE")
       ->check(CLI::IsMember({"auto", "tp_btf", "tracepoint"}))
-      ->capture_default_str();
-  adv->add_flag("-v,--verbose", verbose, "Print libbpf's log, the verifier's included");
+      ->group("Advanced");
+  app.add_flag("-v,--verbose", verbose, "Print libbpf's log, the verifier's included")
+      ->group("Advanced");
 
   try {
     app.parse(argc, argv);
