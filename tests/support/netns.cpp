@@ -19,6 +19,14 @@ int sh(const std::string& cmd) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
+Netns::Netns(const std::string& tag) : name_(tag + std::to_string(getpid())) {
+  ok_ = sh("ip netns add " + name_ + " && ip -n " + name_ + " link set lo up") == 0;
+}
+
+Netns::~Netns() { sh("ip netns del " + name_ + " 2>/dev/null"); }
+
+uint32_t Netns::inode() const { return netns_inode("/run/netns/" + name_); }
+
 NetnsPair::NetnsPair(const std::string& tag) {
   std::string id = std::to_string(getpid());
   a_ = tag + "a" + id;

@@ -10,6 +10,22 @@ namespace dw::test {
 // Runs a shell command; returns its exit status.
 int sh(const std::string& cmd);
 
+// One namespace with only its loopback up: a quiet place to make drops.
+class Netns {
+ public:
+  explicit Netns(const std::string& tag);  // "<tag><pid>"
+  ~Netns();
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+  uint32_t inode() const;
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
 class NetnsPair {
  public:
   // Namespaces "<tag>a<pid>" and "<tag>b<pid>"; devices dwa0 (in a) and
