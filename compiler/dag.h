@@ -1,0 +1,39 @@
+// The filter as a decision DAG: each test branches to a true and a false
+// successor, leaves accept or reject. This is the shape the code generator
+// emits, and the shape on which libpcap's optimizer works, so its jump
+// threading is reproduced here: along a path, a test already decided by an
+// earlier test of the same value is skipped, and a test whose branches meet
+// is removed with its loads. What libpcap can prove, we prove; a filter that
+// then rejects everything is an error, as in libpcap.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/diagnostic.h"
+#include "compiler/ir.h"
+
+namespace dw::filter {
+
+struct Dag {
+  static constexpr int kReject = 0;
+  static constexpr int kAccept = 1;
+  struct Node {
+    ir::CmpOp op = ir::CmpOp::Eq;
+    ir::ValuePtr a, b;
+    int t = 0, f = 0;  // successors
+  };
+  std::vector<Node> nodes;  // [0] reject and [1] accept are leaves
+  int root = kAccept;
+
+  bool leaf(int n) const { return n <= kAccept; }
+  size_t tests() const { return nodes.size() - 2; }
+};
+
+Dag build_dag(const ir::PredPtr& p);
+// libpcap's jump threading and branch merging. Falls back to the input
+// when the threaded DAG would exceed `budget` nodes.
+Dag thread_jumps(const Dag& d, size_t budget = 20000);
+std::string print(const Dag& d);
+
+}  // namespace dw::filter

@@ -1,0 +1,72 @@
+#include "compiler/interp.h"
+
+namespace dw::filter {
+namespace {
+
+struct Reject {};  // a load past the capture, or a division by zero
+
+class Interp {
+ public:
+  Interp(std::span<const uint8_t> pkt, uint32_t wire) : pkt_(pkt), wire_(wire) {}
+
+  uint32_t value(const ir::Value& v) {
+    switch (v.kind) {
+      case ir::Value::Kind::Const: return v.k;
+      case ir::Value::Kind::Len: return wire_;
+      case ir::Value::Kind::Neg: return 0u - value(*v.a);
+      case ir::Value::Kind::Load: {
+        uint64_t off = uint64_t(v.a ? value(*v.a) : 0) + v.k;
+        if (off + v.size > pkt_.size()) throw Reject{};
+        uint32_t x = 0;
+        for (int i = 0; i < v.size; i++) x = x << 8 | pkt_[off + i];
+        return x;
+      }
+      case ir::Value::Kind::Binary: {
+        uint32_t a = value(*v.a), b = value(*v.b);
+        switch (v.op) {
+          case ArithOp::Add: return a + b;
+          case ArithOp::Sub: return a - b;
+          case ArithOp::Mul: return a * b;
+          case ArithOp::Div: if (!b) throw Reject{}; return a / b;
+          case ArithOp::Mod: if (!b) throw Reject{}; return a % b;
+          case ArithOp::And: return a & b;
+          case ArithOp::Or: return a | b;
+          case ArithOp::Xor: return a ^ b;
+          case ArithOp::Lsh: return b < 32 ? a << b : 0;
+          case ArithOp::Rsh: return b < 32 ? a >> b : 0;
+        }
+      }
+    }
+    return 0;
+  }
+
+  bool test(const Dag::Node& n) {
+    uint32_t a = value(*n.a), b = value(*n.b);
+    switch (n.op) {
+      case ir::CmpOp::Eq: return a == b;
+      case ir::CmpOp::Gt: return a > b;
+      case ir::CmpOp::Ge: return a >= b;
+      case ir::CmpOp::Set: return (a & b) != 0;
+    }
+    return false;
+  }
+
+ private:
+  std::span<const uint8_t> pkt_;
+  uint32_t wire_;
+};
+
+}  // namespace
+
+bool interpret(const Dag& d, std::span<const uint8_t> pkt, uint32_t wire_len) {
+  Interp in(pkt, wire_len);
+  int n = d.root;
+  try {
+    while (!d.leaf(n)) n = in.test(d.nodes[n]) ? d.nodes[n].t : d.nodes[n].f;
+  } catch (const Reject&) {
+    return false;
+  }
+  return n == Dag::kAccept;
+}
+
+}  // namespace dw::filter

@@ -1,0 +1,65 @@
+// The filter IR: a boolean tree over 32-bit values, with cBPF's semantics
+// made explicit so that every backend (the LLVM one, the reference
+// interpreter) agrees with libpcap:
+//   - Pred nodes are evaluated left to right with short-circuit;
+//   - a Load past the captured bytes rejects the whole packet (returns 0),
+//     wherever it sits, also under a Not;
+//   - arithmetic is unsigned 32-bit; division or modulo by zero at run time
+//     rejects the packet; a shift by 32 or more gives 0;
+//   - comparisons are unsigned.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "compiler/ast.h"
+
+namespace dw::filter::ir {
+
+struct Value;
+using ValuePtr = std::shared_ptr<const Value>;
+
+struct Value {
+  enum class Kind : uint8_t { Const, Load, Binary, Neg, Len } kind;
+  uint32_t k = 0;        // Const; Load: constant part of the offset
+  uint8_t size = 0;      // Load: 1, 2 or 4 bytes, big-endian
+  ArithOp op = ArithOp::Add;  // Binary
+  ValuePtr a, b;         // Binary; Load: variable part of the offset (may be null); Neg: a
+};
+
+ValuePtr konst(uint32_t v);
+// Loads `size` bytes at packet offset base + k (base may be null). The sum is
+// not truncated to 32 bits: a base near 2^32 is out of bounds, as in cBPF.
+ValuePtr load(ValuePtr base, uint32_t k, uint8_t size);
+ValuePtr binary(ArithOp op, ValuePtr a, ValuePtr b);
+ValuePtr neg(ValuePtr a);
+ValuePtr wire_len();
+
+enum class CmpOp : uint8_t { Eq, Gt, Ge, Set };  // Set: (a & b) != 0
+
+struct Pred;
+using PredPtr = std::shared_ptr<const Pred>;
+
+struct Pred {
+  enum class Kind : uint8_t { True, False, Cmp, And, Or, Not } kind;
+  CmpOp op = CmpOp::Eq;
+  ValuePtr a, b;   // Cmp
+  PredPtr l, r;    // And/Or; Not: l
+};
+
+PredPtr truth(bool v);
+PredPtr cmp(CmpOp op, ValuePtr a, ValuePtr b);
+PredPtr cmp(CmpOp op, ValuePtr a, uint32_t k);
+PredPtr all(PredPtr l, PredPtr r);  // l and r (l first)
+PredPtr any(PredPtr l, PredPtr r);  // l or r (l first)
+PredPtr negate(PredPtr p);
+
+// One line per node, indented: the --dump-ir format.
+std::string print(const PredPtr& p);
+std::string print(const ValuePtr& v);
+
+// Size of the tree, for budgets and tests.
+size_t node_count(const PredPtr& p);
+
+}  // namespace dw::filter::ir

@@ -1,0 +1,24 @@
+// AST -> IR with libpcap 1.10's semantics for the Ethernet and raw-IP link
+// types: the same checks, in the same order, at the same offsets, so loads
+// past the capture reject exactly where libpcap's do. Stateful primitives
+// (vlan, mpls, pppoes) shift the offsets of everything after them in the
+// text, as in libpcap.
+#pragma once
+
+#include "compiler/ast.h"
+#include "compiler/ir.h"
+
+namespace dw::filter {
+
+enum class LinkType { Ethernet, RawIp };
+
+struct LowerOptions {
+  LinkType link = LinkType::Ethernet;
+  // `ip broadcast` needs the capture's netmask; tcpdump -r has none (0).
+  uint32_t netmask = 0;
+};
+
+// `root` may be null (the empty expression): accepts every packet.
+Expected<ir::PredPtr> lower(const Node* root, const LowerOptions& opts);
+
+}  // namespace dw::filter

@@ -1,0 +1,120 @@
+#include "compiler/simplify.h"
+
+namespace dw::filter {
+namespace {
+
+using ir::Pred;
+using ir::PredPtr;
+using ir::Value;
+using ir::ValuePtr;
+
+bool is_const(const ValuePtr& v, uint32_t* out = nullptr) {
+  if (v->kind != Value::Kind::Const) return false;
+  if (out) *out = v->k;
+  return true;
+}
+
+ValuePtr fold(const ValuePtr& v) {
+  switch (v->kind) {
+    case Value::Kind::Const:
+    case Value::Kind::Len:
+      return v;
+    case Value::Kind::Neg: {
+      ValuePtr a = fold(v->a);
+      uint32_t k;
+      if (is_const(a, &k)) return ir::konst(0u - k);
+      return a == v->a ? v : ir::neg(a);
+    }
+    case Value::Kind::Load: {
+      if (!v->a) return v;
+      ValuePtr a = fold(v->a);
+      return a == v->a ? v : ir::load(a, v->k, v->size);
+    }
+    case Value::Kind::Binary: {
+      ValuePtr a = fold(v->a), b = fold(v->b);
+      uint32_t x, y;
+      bool ca = is_const(a, &x), cb = is_const(b, &y);
+      if (ca && cb) {
+        switch (v->op) {
+          case ArithOp::Add: return ir::konst(x + y);
+          case ArithOp::Sub: return ir::konst(x - y);
+          case ArithOp::Mul: return ir::konst(x * y);
+          case ArithOp::Div: if (y) return ir::konst(x / y); break;
+          case ArithOp::Mod: if (y) return ir::konst(x % y); break;
+          case ArithOp::And: return ir::konst(x & y);
+          case ArithOp::Or: return ir::konst(x | y);
+          case ArithOp::Xor: return ir::konst(x ^ y);
+          case ArithOp::Lsh: return ir::konst(y < 32 ? x << y : 0);
+          case ArithOp::Rsh: return ir::konst(y < 32 ? x >> y : 0);
+        }
+      }
+      // A op 0 where the result no longer depends on A: the optimizer
+      // loads the constant and the computation of A dies with its loads.
+      if (cb && y == 0 && (v->op == ArithOp::And || v->op == ArithOp::Mul)) return ir::konst(0);
+      if (a == v->a && b == v->b) return v;
+      return ir::binary(v->op, a, b);
+    }
+  }
+  return v;
+}
+
+bool is_true(const PredPtr& p) { return p->kind == Pred::Kind::True; }
+bool is_false(const PredPtr& p) { return p->kind == Pred::Kind::False; }
+
+PredPtr simp(const PredPtr& p) {
+  switch (p->kind) {
+    case Pred::Kind::True:
+    case Pred::Kind::False:
+      return p;
+    case Pred::Kind::Cmp: {
+      ValuePtr a = fold(p->a), b = fold(p->b);
+      uint32_t x, y;
+      if (is_const(a, &x) && is_const(b, &y)) {
+        switch (p->op) {
+          case ir::CmpOp::Eq: return ir::truth(x == y);
+          case ir::CmpOp::Gt: return ir::truth(x > y);
+          case ir::CmpOp::Ge: return ir::truth(x >= y);
+          case ir::CmpOp::Set: return ir::truth((x & y) != 0);
+        }
+      }
+      // x & 0 is never set, whatever x loads.
+      if (p->op == ir::CmpOp::Set && is_const(b, &y) && y == 0) return ir::truth(false);
+      if (a == p->a && b == p->b) return p;
+      return ir::cmp(p->op, a, b);
+    }
+    case Pred::Kind::Not: {
+      PredPtr l = simp(p->l);
+      if (is_true(l)) return ir::truth(false);
+      if (is_false(l)) return ir::truth(true);
+      if (l->kind == Pred::Kind::Not) return l->l;
+      return l == p->l ? p : ir::negate(l);
+    }
+    case Pred::Kind::And:
+    case Pred::Kind::Or: {
+      bool is_and = p->kind == Pred::Kind::And;
+      PredPtr l = simp(p->l), r = simp(p->r);
+      // The absorbing value on the left ends evaluation; on the right it
+      // makes both branches of the left side meet, so the left side's tests
+      // (and loads) go too.
+      if (is_and ? is_false(l) : is_true(l)) return l;
+      if (is_and ? is_false(r) : is_true(r)) return r;
+      if (is_and ? is_true(l) : is_false(l)) return r;
+      if (is_and ? is_true(r) : is_false(r)) return l;
+      if (l == p->l && r == p->r) return p;
+      return is_and ? ir::all(l, r) : ir::any(l, r);
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+ir::PredPtr simplify(const ir::PredPtr& p) { return p ? simp(p) : p; }
+
+Expected<ir::PredPtr> optimize(const ir::PredPtr& p, SourceRange whole) {
+  ir::PredPtr s = simplify(p);
+  if (s && s->kind == Pred::Kind::False) return error(whole, "expression rejects all packets");
+  return s;
+}
+
+}  // namespace dw::filter
