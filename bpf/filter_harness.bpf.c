@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Runs a compiled filter on a packet userspace put in a map, through
+ * BPF_PROG_TEST_RUN: the same code as in the drop probe, on bytes of any
+ * length (test_run's own packet must be at least an Ethernet header). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "filter_abi.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+extern int dw_filter(const void *data, __u32 caplen, __u32 wirelen);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dw_harness_pkt);
+} packet SEC(".maps");
+
+SEC("tc")
+int dw_harness(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct dw_harness_pkt *p = bpf_map_lookup_elem(&packet, &zero);
+	if (!p)
+		return 0;
+	__u32 caplen = p->caplen;
+	if (caplen > DW_HARNESS_CAPACITY)
+		caplen = DW_HARNESS_CAPACITY;
+	return dw_filter(p->data, caplen, p->wirelen);
+}

@@ -1,0 +1,292 @@
+#include "compiler/codegen.h"
+
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Linker/Linker.h>
+#include <llvm/MC/MCAsmInfo.h>
+#include <llvm/MC/MCContext.h>
+#include <llvm/MC/MCDisassembler/MCDisassembler.h>
+#include <llvm/MC/MCInst.h>
+#include <llvm/MC/MCInstPrinter.h>
+#include <llvm/MC/MCInstrInfo.h>
+#include <llvm/MC/MCRegisterInfo.h>
+#include <llvm/MC/MCSubtargetInfo.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "compiler/irbuilder_bpf.h"
+
+namespace dw::filter {
+namespace {
+
+using namespace llvm;
+
+constexpr const char* kTriple = "bpfel";
+
+void init_llvm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeBPFTargetInfo();
+    LLVMInitializeBPFTarget();
+    LLVMInitializeBPFTargetMC();
+    LLVMInitializeBPFAsmPrinter();
+    LLVMInitializeBPFDisassembler();
+  });
+}
+
+std::unique_ptr<TargetMachine> target_machine() {
+  std::string err;
+  const Target* t = TargetRegistry::lookupTarget(kTriple, err);
+  if (!t) return nullptr;
+  TargetOptions opts;
+  return std::unique_ptr<TargetMachine>(
+      t->createTargetMachine(kTriple, "v3", "", opts, Reloc::PIC_, std::nullopt,
+                             CodeGenOptLevel::Aggressive));
+}
+
+// One DAG node a block; values computed where the test is.
+class DagEmitter {
+ public:
+  DagEmitter(IRBuilderBPF& b, const Dag& d) : b_(b), d_(d) {}
+
+  void emit() {
+    BasicBlock* entry = b_.GetInsertBlock();
+    b_.CreateBr(block(d_.root));
+    (void)entry;
+    while (!work_.empty()) {
+      int n = work_.back();
+      work_.pop_back();
+      emit_test(n);
+    }
+  }
+
+ private:
+  BasicBlock* block(int n) {
+    if (n == Dag::kAccept) return b_.accept();
+    if (n == Dag::kReject) return b_.reject();
+    auto it = blocks_.find(n);
+    if (it != blocks_.end()) return it->second;
+    BasicBlock* bb = BasicBlock::Create(b_.getContext(), "L" + std::to_string(blocks_.size()),
+                                        b_.GetInsertBlock()->getParent());
+    blocks_.emplace(n, bb);
+    work_.push_back(n);
+    return bb;
+  }
+
+  Value* value(const ir::Value& v) {
+    switch (v.kind) {
+      case ir::Value::Kind::Const: return b_.getInt32(v.k);
+      case ir::Value::Kind::Len: return b_.wire_len();
+      case ir::Value::Kind::Neg: return b_.CreateNeg(value(*v.a), "neg");
+      case ir::Value::Kind::Load:
+        return b_.packet_load(v.a ? value(*v.a) : nullptr, v.k, v.size);
+      case ir::Value::Kind::Binary: {
+        Value* a = value(*v.a);
+        Value* c = value(*v.b);
+        switch (v.op) {
+          case ArithOp::Add: return b_.CreateAdd(a, c, "add");
+          case ArithOp::Sub: return b_.CreateSub(a, c, "sub");
+          case ArithOp::Mul: return b_.CreateMul(a, c, "mul");
+          case ArithOp::Div: return b_.checked_div(a, c, false);
+          case ArithOp::Mod: return b_.checked_div(a, c, true);
+          case ArithOp::And: return b_.CreateAnd(a, c, "and");
+          case ArithOp::Or: return b_.CreateOr(a, c, "or");
+          case ArithOp::Xor: return b_.CreateXor(a, c, "xor");
+          case ArithOp::Lsh: return b_.shift(a, c, true);
+          case ArithOp::Rsh: return b_.shift(a, c, false);
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  void emit_test(int n) {
+    const Dag::Node& x = d_.nodes[n];
+    b_.SetInsertPoint(blocks_[n]);
+    Value* a = value(*x.a);
+    Value* c = value(*x.b);
+    Value* cond;
+    switch (x.op) {
+      case ir::CmpOp::Eq: cond = b_.CreateICmpEQ(a, c, "eq"); break;
+      case ir::CmpOp::Gt: cond = b_.CreateICmpUGT(a, c, "gt"); break;
+      case ir::CmpOp::Ge: cond = b_.CreateICmpUGE(a, c, "ge"); break;
+      case ir::CmpOp::Set: cond = b_.CreateICmpNE(b_.CreateAnd(a, c, "bits"), b_.getInt32(0), "set"); break;
+    }
+    b_.CreateCondBr(cond, block(x.t), block(x.f));
+  }
+
+  IRBuilderBPF& b_;
+  const Dag& d_;
+  std::map<int, BasicBlock*> blocks_;
+  std::vector<int> work_;
+};
+
+Function* emit_filter(Module& m, const FilterDef& f, uint32_t capacity) {
+  LLVMContext& c = m.getContext();
+  FunctionType* ft = FunctionType::get(Type::getInt32Ty(c),
+                                       {PointerType::get(c, 0), Type::getInt32Ty(c),
+                                        Type::getInt32Ty(c)},
+                                       false);
+  Function* fn = m.getFunction(f.name);
+  if (!fn) fn = Function::Create(ft, Function::ExternalLinkage, f.name, m);
+  IRBuilderBPF b(fn, capacity);
+  DagEmitter(b, *f.dag).emit();
+  return fn;
+}
+
+void optimize(Module& m, TargetMachine& tm) {
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(OptimizationLevel::O2);
+  mpm.run(m, mam);
+}
+
+Expected<std::vector<uint8_t>> emit_object(Module& m, TargetMachine& tm) {
+  std::string verr;
+  raw_string_ostream vs(verr);
+  if (verifyModule(m, &vs)) return error({}, "internal error: invalid LLVM IR: " + verr);
+  SmallVector<char, 0> buf;
+  raw_svector_ostream os(buf);
+  legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile))
+    return error({}, "internal error: the BPF target cannot emit objects");
+  pm.run(m);
+  return std::vector<uint8_t>(buf.begin(), buf.end());
+}
+
+std::string dump(const Module& m) {
+  std::string s;
+  raw_string_ostream os(s);
+  m.print(os, nullptr);
+  return s;
+}
+
+}  // namespace
+
+Expected<std::vector<uint8_t>> compile_filters(const std::vector<FilterDef>& filters,
+                                               const ObjectOptions& opts) {
+  init_llvm();
+  auto tm = target_machine();
+  if (!tm) return error({}, "internal error: libLLVM has no BPF target");
+  LLVMContext ctx;
+  Module m("dropfilter", ctx);
+  m.setTargetTriple(kTriple);
+  m.setDataLayout(tm->createDataLayout());
+  for (const FilterDef& f : filters) emit_filter(m, f, opts.capacity);
+  optimize(m, *tm);
+  if (opts.llvm_ir) *opts.llvm_ir = dump(m);
+  return emit_object(m, *tm);
+}
+
+Expected<std::vector<uint8_t>> link_program(std::span<const uint8_t> bitcode,
+                                            const std::vector<FilterDef>& filters,
+                                            const ObjectOptions& opts) {
+  init_llvm();
+  auto tm = target_machine();
+  if (!tm) return error({}, "internal error: libLLVM has no BPF target");
+  LLVMContext ctx;
+  auto buf = MemoryBuffer::getMemBuffer(
+      StringRef(reinterpret_cast<const char*>(bitcode.data()), bitcode.size()), "program.bc",
+      false);
+  auto prog = parseBitcodeFile(buf->getMemBufferRef(), ctx);
+  if (!prog) return error({}, "internal error: cannot read program bitcode: " + toString(prog.takeError()));
+  Module& m = **prog;
+  auto fm = std::make_unique<Module>("filters", ctx);
+  fm->setTargetTriple(m.getTargetTriple());
+  fm->setDataLayout(m.getDataLayout());
+  for (const FilterDef& f : filters) {
+    Function* fn = emit_filter(*fm, f, opts.capacity);
+    fn->addFnAttr(Attribute::AlwaysInline);
+  }
+  if (Linker::linkModules(m, std::move(fm)))
+    return error({}, "internal error: linking the filter into the program failed");
+  // Internal after linking: inlined into each caller, no symbol left over.
+  for (const FilterDef& f : filters)
+    if (Function* fn = m.getFunction(f.name)) fn->setLinkage(GlobalValue::InternalLinkage);
+  optimize(m, *tm);
+  if (opts.llvm_ir) *opts.llvm_ir = dump(m);
+  return emit_object(m, *tm);
+}
+
+std::string disassemble(std::span<const uint8_t> elf, const std::string& function,
+                        size_t* count) {
+  init_llvm();
+  auto buf = MemoryBuffer::getMemBuffer(
+      StringRef(reinterpret_cast<const char*>(elf.data()), elf.size()), "filter.o", false);
+  auto obj = object::ObjectFile::createObjectFile(buf->getMemBufferRef());
+  if (!obj) {
+    consumeError(obj.takeError());
+    return "";
+  }
+  std::string err;
+  const Target* t = TargetRegistry::lookupTarget(kTriple, err);
+  std::unique_ptr<MCRegisterInfo> mri(t->createMCRegInfo(kTriple));
+  MCTargetOptions mcopts;
+  std::unique_ptr<MCAsmInfo> mai(t->createMCAsmInfo(*mri, kTriple, mcopts));
+  std::unique_ptr<MCSubtargetInfo> sti(t->createMCSubtargetInfo(kTriple, "v3", ""));
+  std::unique_ptr<MCInstrInfo> mii(t->createMCInstrInfo());
+  MCContext mc(Triple(kTriple), mai.get(), mri.get(), sti.get());
+  std::unique_ptr<MCDisassembler> dis(t->createMCDisassembler(*sti, mc));
+  std::unique_ptr<MCInstPrinter> printer(
+      t->createMCInstPrinter(Triple(kTriple), 0, *mai, *mii, *mri));
+  std::string out;
+  size_t n = 0;
+  for (const object::SymbolRef& sym : (*obj)->symbols()) {
+    auto name = sym.getName();
+    if (!name || *name != function) {
+      if (!name) consumeError(name.takeError());
+      continue;
+    }
+    auto sec = sym.getSection();
+    auto addr = sym.getValue();
+    if (!sec || !addr) break;
+    auto contents = (*sec)->getContents();
+    if (!contents) break;
+    uint64_t size = object::ELFSymbolRef(sym).getSize();
+    ArrayRef<uint8_t> bytes(reinterpret_cast<const uint8_t*>(contents->data()) + *addr, size);
+    for (uint64_t off = 0; off < bytes.size();) {
+      MCInst inst;
+      uint64_t len = 0;
+      if (dis->getInstruction(inst, len, bytes.slice(off), off, nulls()) != MCDisassembler::Success) {
+        len = 8;
+      }
+      std::string text;
+      raw_string_ostream ts(text);
+      printer->printInst(&inst, off, "", *sti, ts);
+      ts.flush();
+      size_t start = text.find_first_not_of(" \t");
+      text = start == std::string::npos ? text : text.substr(start);
+      char head[32];
+      std::snprintf(head, sizeof(head), "%4llu: (%02x) ", (unsigned long long)(off / 8), bytes[off]);
+      out += head + text + "\n";
+      off += len;
+      n++;
+    }
+    break;
+  }
+  if (count) *count = n;
+  return out;
+}
+
+}  // namespace dw::filter

@@ -1,0 +1,44 @@
+// Stages 6-8: the decision DAG becomes an LLVM function
+// `i32 NAME(ptr data, i32 caplen, i32 wirelen)` (1 accept, 0 reject), which
+// is linked into a program kept as LLVM bitcode (the drop probe, or the test
+// harness) and compiled by libLLVM's BPF backend into an ELF object in memory.
+// Linking happens on LLVM modules, before code generation: no instruction
+// splicing, and the filter is verified in the context of its caller.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "compiler/dag.h"
+#include "compiler/diagnostic.h"
+
+namespace dw::filter {
+
+struct FilterDef {
+  std::string name;  // the symbol the program calls, e.g. "dw_filter_link"
+  const Dag* dag;
+};
+
+struct ObjectOptions {
+  uint32_t capacity = 4096;  // bytes addressable behind `data`, power of two
+  std::string* llvm_ir = nullptr;  // when set, receives the final module text
+};
+
+// Filters alone, each an external function: for --dump-bpf and --dump-llvm.
+Expected<std::vector<uint8_t>> compile_filters(const std::vector<FilterDef>& filters,
+                                               const ObjectOptions& opts);
+
+// `bitcode` declares each filter; they are defined, linked in (internal,
+// always inlined), optimized, and the whole module compiled to BPF.
+Expected<std::vector<uint8_t>> link_program(std::span<const uint8_t> bitcode,
+                                            const std::vector<FilterDef>& filters,
+                                            const ObjectOptions& opts);
+
+// bpftool-style listing of `function` in a BPF ELF object:
+//    0: (71) r2 = *(u8 *)(r1 + 12)
+std::string disassemble(std::span<const uint8_t> elf, const std::string& function,
+                        size_t* count = nullptr);
+
+}  // namespace dw::filter

@@ -1,0 +1,44 @@
+// The one place that knows how a filter touches BPF: bounded packet loads
+// the verifier can follow, division and shifts with libpcap's semantics.
+// Values and blocks carry names so --dump-llvm reads like the IR it came from.
+#pragma once
+
+#include <llvm/IR/IRBuilder.h>
+
+#include <cstdint>
+
+namespace dw::filter {
+
+class IRBuilderBPF : public llvm::IRBuilder<> {
+ public:
+  // `fn` is `i32 (ptr data, i32 caplen, i32 wirelen)`; `capacity` is the
+  // size of the buffer `data` points into, a power of two: loads are masked
+  // with it so the verifier can bound them without knowing caplen.
+  IRBuilderBPF(llvm::Function* fn, uint32_t capacity);
+
+  llvm::BasicBlock* reject() const { return reject_; }
+  llvm::BasicBlock* accept() const { return accept_; }
+  llvm::Value* wire_len() const { return wirelen_; }
+
+  // Big-endian `size`-byte load at packet offset base + k (base may be null,
+  // else i32). Past caplen: branch to reject, as cBPF does.
+  //   if (zext(base) + k + size > caplen) return 0;
+  //   v = be(data[(zext(base) + k) & (capacity - 1)])
+  llvm::Value* packet_load(llvm::Value* base, uint32_t k, uint8_t size);
+  // a / b and a % b, rejecting the packet when b == 0 (cBPF returns 0).
+  llvm::Value* checked_div(llvm::Value* a, llvm::Value* b, bool rem);
+  // a << b and a >> b, 0 when b >= 32 (libpcap's bpf_filter).
+  llvm::Value* shift(llvm::Value* a, llvm::Value* b, bool left);
+
+ private:
+  llvm::Function* fn_;
+  llvm::Value* data_;
+  llvm::Value* caplen_;
+  llvm::Value* wirelen_;
+  uint32_t capacity_;
+  llvm::BasicBlock* reject_;
+  llvm::BasicBlock* accept_;
+  unsigned counter_ = 0;
+};
+
+}  // namespace dw::filter
