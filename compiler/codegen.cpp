@@ -93,6 +93,14 @@ class DagEmitter {
       case ir::Value::Kind::Neg: return b_.CreateNeg(value(*v.a), "neg");
       case ir::Value::Kind::Load:
         return b_.packet_load(v.a ? value(*v.a) : nullptr, v.k, v.size);
+      case ir::Value::Kind::SelectEq: {
+        Value* a = value(*v.a);
+        Value* c = value(*v.b);
+        Value* t = value(*v.c);
+        Value* f = value(*v.d);
+        return b_.CreateSelect(b_.CreateICmpEQ(a, c), t, f, "select");
+      }
+      case ir::Value::Kind::ProtoChain: return b_.protochain(v.ip6, v.k, v.target);
       case ir::Value::Kind::Binary: {
         Value* a = value(*v.a);
         Value* c = value(*v.b);

@@ -140,7 +140,131 @@ class Threader {
   std::map<std::tuple<CmpOp, std::string, std::string, int, int>, int> cons_;
 };
 
+// libpcap's or_pullup() and and_pullup(): in a chain of tests joined by
+// `or` (false edges) that share a true target, a test of the value the
+// chain's predecessor tested is pulled up ahead of tests of other values
+// (and the same for `and` chains with true and false swapped). This reorders
+// loads, which matters for packets cut short between them: `tcp port 80 or
+// 443` tests the source port against both values before it loads the
+// destination port. The analysis (in-edges, dominators, levels) is redone
+// after each change; libpcap's works on slightly stale data, which may in
+// rare cases pull differently.
+class Pullups {
+ public:
+  explicit Pullups(Dag& d) : d_(d) {}
+
+  bool run() {
+    bool any = false;
+    for (int rounds = 0; rounds < 64; rounds++) {
+      analyse();
+      bool changed = false;
+      for (int level = 1; level <= max_level_ && !changed; level++) {
+        for (int n : order_) {
+          if (level_[n] != level) continue;
+          if (pull(n, true) || pull(n, false)) {
+            changed = true;
+            break;
+          }
+        }
+      }
+      if (!changed) break;
+      any = true;
+    }
+    return any;
+  }
+
+ private:
+  std::string aval(int n) const { return ir::print(d_.nodes[n].a); }
+  int& jt(int n) { return d_.nodes[n].t; }
+  int& jf(int n) { return d_.nodes[n].f; }
+
+  void analyse() {
+    size_t n = d_.nodes.size();
+    in_.assign(n, {});
+    level_.assign(n, 0);
+    order_.clear();
+    std::vector<char> seen(n, 0);
+    std::function<void(int)> dfs = [&](int x) {
+      if (d_.leaf(x) || seen[x]) return;
+      seen[x] = 1;
+      dfs(jt(x));
+      dfs(jf(x));
+      order_.push_back(x);  // postorder: successors first
+      level_[x] = 1 + std::max(d_.leaf(jt(x)) ? 0 : level_[jt(x)], d_.leaf(jf(x)) ? 0 : level_[jf(x)]);
+    };
+    dfs(d_.root);
+    max_level_ = d_.leaf(d_.root) ? 0 : level_[d_.root];
+    for (int x : order_) {
+      if (!d_.leaf(jt(x))) in_[jt(x)].push_back({x, true});
+      if (!d_.leaf(jf(x))) in_[jf(x)].push_back({x, false});
+    }
+    // Dominators, in reverse postorder (predecessors first).
+    dom_.assign(n, std::vector<char>(n, 1));
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+      int x = *it;
+      std::vector<char> d(n, x == d_.root ? 0 : 1);
+      if (x != d_.root)
+        for (auto [p, side] : in_[x])
+          for (size_t i = 0; i < n; i++) d[i] = d[i] && dom_[p][i];
+      d[x] = 1;
+      dom_[x] = std::move(d);
+    }
+  }
+
+  // or_pullup (is_or) or and_pullup on node b.
+  bool pull(int b, bool is_or) {
+    if (in_[b].empty()) return false;
+    std::string val = aval(in_[b][0].first);
+    for (auto [p, side] : in_[b])
+      if (aval(p) != val) return false;
+    auto same_exit = [&](int x) { return is_or ? jt(x) : jf(x); };
+    auto next = [&](int x) -> int& { return is_or ? jf(x) : jt(x); };
+    auto [p0, side0] = in_[b][0];
+    int* diffp = side0 ? &jt(p0) : &jf(p0);
+    bool at_top = true;
+    int exit_b = same_exit(b);
+    for (;;) {
+      int x = *diffp;
+      if (d_.leaf(x) || same_exit(x) != exit_b || !dom_[x][b]) return false;
+      if (aval(x) != val) break;
+      diffp = &next(x);
+      at_top = false;
+    }
+    int* samep = &next(*diffp);
+    for (;;) {
+      int x = *samep;
+      if (d_.leaf(x) || same_exit(x) != exit_b || !dom_[x][b]) return false;
+      if (aval(x) == val) break;
+      samep = &next(x);
+    }
+    int pulled = *samep;
+    *samep = next(pulled);
+    next(pulled) = *diffp;
+    if (at_top) {
+      for (auto [p, side] : in_[b]) (side ? jt(p) : jf(p)) = pulled;
+    } else {
+      *diffp = pulled;
+    }
+    return true;
+  }
+
+  Dag& d_;
+  std::vector<std::vector<std::pair<int, bool>>> in_;
+  std::vector<int> level_, order_;
+  std::vector<std::vector<char>> dom_;
+  int max_level_ = 0;
+};
+
 }  // namespace
+
+Dag optimize_dag(const Dag& d, size_t budget) {
+  Dag cur = thread_jumps(d, budget);
+  for (int i = 0; i < 8; i++) {
+    if (!Pullups(cur).run()) break;
+    cur = thread_jumps(cur, budget);
+  }
+  return cur;
+}
 
 Dag build_dag(const ir::PredPtr& p) {
   Builder b;

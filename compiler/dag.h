@@ -34,6 +34,8 @@ Dag build_dag(const ir::PredPtr& p);
 // libpcap's jump threading and branch merging. Falls back to the input
 // when the threaded DAG would exceed `budget` nodes.
 Dag thread_jumps(const Dag& d, size_t budget = 20000);
+// Threading, then libpcap's or/and pullups, to a fixed point.
+Dag optimize_dag(const Dag& d, size_t budget = 20000);
 std::string print(const Dag& d);
 
 }  // namespace dw::filter

@@ -21,6 +21,9 @@ class Interp {
         for (int i = 0; i < v.size; i++) x = x << 8 | pkt_[off + i];
         return x;
       }
+      case ir::Value::Kind::SelectEq:
+        return value(*v.a) == value(*v.b) ? value(*v.c) : value(*v.d);
+      case ir::Value::Kind::ProtoChain: return protochain(v);
       case ir::Value::Kind::Binary: {
         uint32_t a = value(*v.a), b = value(*v.b);
         switch (v.op) {
@@ -49,6 +52,38 @@ class Interp {
       case ir::CmpOp::Set: return (a & b) != 0;
     }
     return false;
+  }
+
+  uint32_t byte(uint32_t x, uint32_t k) {
+    uint64_t off = uint64_t(x) + k;
+    if (off + 1 > pkt_.size()) throw Reject{};
+    return pkt_[off];
+  }
+
+  // libpcap 1.10's gen_protochain() loop, step for step (see ir.h).
+  uint32_t protochain(const ir::Value& v) {
+    uint32_t a, x;
+    if (v.ip6) {
+      a = byte(0, v.k + 6);
+      x = 40;
+    } else {
+      a = byte(0, v.k + 9);
+      x = (byte(0, v.k) & 0xf) << 2;
+    }
+    for (int step = 0; step < ir::kProtoChainSteps; step++) {
+      if (a == v.target || a == 59) break;
+      if (v.ip6 && (a == 0 || a == 60 || a == 43 || a == 44)) {
+        uint32_t next = byte(x, v.k);
+        x = (byte(x, v.k + 1) + 1) * 8 + x;
+        a = next;
+        continue;
+      }
+      if (a != 51) break;
+      uint32_t next = byte(x, v.k);
+      x = (byte(x + 1, v.k) + 2) * 4;  // libpcap 1.10 drops the offset so far
+      a = next;
+    }
+    return a;
   }
 
  private:

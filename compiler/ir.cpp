@@ -42,6 +42,25 @@ ValuePtr wire_len() {
   return n;
 }
 
+ValuePtr protochain(bool ip6, uint32_t net, uint32_t target) {
+  auto n = std::make_shared<Value>();
+  n->kind = Value::Kind::ProtoChain;
+  n->ip6 = ip6;
+  n->k = net;
+  n->target = target;
+  return n;
+}
+
+ValuePtr select_eq(ValuePtr a, ValuePtr b, ValuePtr then, ValuePtr otherwise) {
+  auto n = std::make_shared<Value>();
+  n->kind = Value::Kind::SelectEq;
+  n->a = std::move(a);
+  n->b = std::move(b);
+  n->c = std::move(then);
+  n->d = std::move(otherwise);
+  return n;
+}
+
 PredPtr truth(bool v) {
   auto n = std::make_shared<Pred>();
   n->kind = v ? Pred::Kind::True : Pred::Kind::False;
@@ -117,7 +136,7 @@ void print_pred(const Pred& p, int depth, std::string& out) {
 
 size_t count(const Value* v) {
   if (!v) return 0;
-  return 1 + count(v->a.get()) + count(v->b.get());
+  return 1 + count(v->a.get()) + count(v->b.get()) + count(v->c.get()) + count(v->d.get());
 }
 
 }  // namespace
@@ -133,6 +152,11 @@ std::string print(const ValuePtr& v) {
       std::string at = v->a ? print(v->a) + " + " + std::to_string(v->k) : std::to_string(v->k);
       return "pkt[" + at + ":" + std::to_string(v->size) + "]";
     }
+    case Value::Kind::SelectEq:
+      return "(" + print(v->a) + " == " + print(v->b) + " ? " + print(v->c) + " : " + print(v->d) + ")";
+    case Value::Kind::ProtoChain:
+      return std::string("protochain(") + (v->ip6 ? "ip6" : "ip") + " at " + std::to_string(v->k) +
+             ", looking for " + std::to_string(v->target) + ")";
   }
   return "?";
 }

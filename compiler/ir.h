@@ -21,12 +21,28 @@ struct Value;
 using ValuePtr = std::shared_ptr<const Value>;
 
 struct Value {
-  enum class Kind : uint8_t { Const, Load, Binary, Neg, Len } kind;
-  uint32_t k = 0;        // Const; Load: constant part of the offset
+  enum class Kind : uint8_t {
+    Const, Load, Binary, Neg, Len,
+    SelectEq,    // a == b ? c : d
+    ProtoChain,  // the protocol a `protochain` walk ends on (see below)
+  } kind;
+  uint32_t k = 0;        // Const; Load: constant part of the offset; ProtoChain: network header offset
   uint8_t size = 0;      // Load: 1, 2 or 4 bytes, big-endian
   ArithOp op = ArithOp::Add;  // Binary
-  ValuePtr a, b;         // Binary; Load: variable part of the offset (may be null); Neg: a
+  ValuePtr a, b, c, d;   // Binary; Load: variable part of the offset (may be null); Neg: a
+  uint32_t target = 0;   // ProtoChain: the protocol looked for
+  bool ip6 = false;      // ProtoChain: start from an IPv6 header
 };
+
+// libpcap's protochain loop (gen_protochain): starting at the IPv4 or IPv6
+// header at packet offset `net`, follow next-header fields through IPv6
+// extension headers (hop-by-hop, destination, routing, fragment) and AH
+// until the protocol is `target`, IPPROTO_NONE, or anything else; the value
+// is that last protocol. Loads past the capture reject, as everywhere.
+// libpcap loops without bound; we stop after kProtoChainSteps headers.
+constexpr int kProtoChainSteps = 16;
+ValuePtr protochain(bool ip6, uint32_t net, uint32_t target);
+ValuePtr select_eq(ValuePtr a, ValuePtr b, ValuePtr then, ValuePtr otherwise);
 
 ValuePtr konst(uint32_t v);
 // Loads `size` bytes at packet offset base + k (base may be null). The sum is

@@ -1,5 +1,7 @@
 #include "compiler/irbuilder_bpf.h"
 
+#include "compiler/ir.h"
+
 namespace dw::filter {
 
 using namespace llvm;
@@ -60,6 +62,75 @@ Value* IRBuilderBPF::shift(Value* a, Value* b, bool left) {
   Value* small = CreateICmpULT(b, getInt32(32), "shift.small");
   Value* s = left ? CreateShl(a, b, "shl") : CreateLShr(a, b, "shr");
   return CreateSelect(small, s, getInt32(0), left ? "lsh" : "rsh");
+}
+
+Value* IRBuilderBPF::protochain(bool ip6, uint32_t net, uint32_t target) {
+  LLVMContext& c = getContext();
+  BasicBlock* done = BasicBlock::Create(c, "chain.done", fn_);
+  Value *a, *x;
+  if (ip6) {
+    a = packet_load(nullptr, net + 6, 1);
+    x = getInt32(40);
+  } else {
+    a = packet_load(nullptr, net + 9, 1);
+    x = CreateShl(CreateAnd(packet_load(nullptr, net, 1), getInt32(0xf)), getInt32(2), "ihl");
+  }
+  // Every exit of every step feeds one phi in `done`.
+  std::vector<std::pair<Value*, BasicBlock*>> exits;
+  for (int step = 0; step < ir::kProtoChainSteps; step++) {
+    std::string s = "chain" + std::to_string(step);
+    Value* stop = CreateOr(CreateICmpEQ(a, getInt32(target)), CreateICmpEQ(a, getInt32(59)), s + ".stop");
+    BasicBlock* go = BasicBlock::Create(c, s + ".go", fn_);
+    exits.push_back({a, GetInsertBlock()});
+    CreateCondBr(stop, done, go);
+    SetInsertPoint(go);
+    BasicBlock* ah = BasicBlock::Create(c, s + ".ah", fn_);
+    BasicBlock* next = BasicBlock::Create(c, s + ".next", fn_);
+    Value *a_ext = nullptr, *x_ext = nullptr;
+    BasicBlock* ext_end = nullptr;
+    if (ip6) {
+      Value* is_ext = CreateOr(CreateOr(CreateICmpEQ(a, getInt32(0)), CreateICmpEQ(a, getInt32(60))),
+                               CreateOr(CreateICmpEQ(a, getInt32(43)), CreateICmpEQ(a, getInt32(44))),
+                               s + ".ext");
+      BasicBlock* ext = BasicBlock::Create(c, s + ".ext", fn_);
+      CreateCondBr(is_ext, ext, ah);
+      SetInsertPoint(ext);
+      a_ext = packet_load(x, net, 1);
+      Value* len = packet_load(x, net + 1, 1);
+      x_ext = CreateAdd(CreateMul(CreateAdd(len, getInt32(1)), getInt32(8)), x, s + ".x");
+      ext_end = GetInsertBlock();
+      CreateBr(next);
+    } else {
+      CreateBr(ah);
+    }
+    SetInsertPoint(ah);
+    BasicBlock* is_ah = BasicBlock::Create(c, s + ".isah", fn_);
+    exits.push_back({a, GetInsertBlock()});
+    CreateCondBr(CreateICmpEQ(a, getInt32(51)), is_ah, done);
+    SetInsertPoint(is_ah);
+    Value* a_ah = packet_load(x, net, 1);
+    Value* len = packet_load(CreateAdd(x, getInt32(1)), net, 1);
+    Value* x_ah = CreateMul(CreateAdd(len, getInt32(2)), getInt32(4), s + ".xah");
+    BasicBlock* ah_end = GetInsertBlock();
+    CreateBr(next);
+    SetInsertPoint(next);
+    PHINode* pa = CreatePHI(getInt32Ty(), 2, s + ".a");
+    PHINode* px = CreatePHI(getInt32Ty(), 2, s + ".xn");
+    pa->addIncoming(a_ah, ah_end);
+    px->addIncoming(x_ah, ah_end);
+    if (ip6) {
+      pa->addIncoming(a_ext, ext_end);
+      px->addIncoming(x_ext, ext_end);
+    }
+    a = pa;
+    x = px;
+  }
+  exits.push_back({a, GetInsertBlock()});
+  CreateBr(done);
+  SetInsertPoint(done);
+  PHINode* result = CreatePHI(getInt32Ty(), exits.size(), "chain.last");
+  for (auto [v, bb] : exits) result->addIncoming(v, bb);
+  return result;
 }
 
 }  // namespace dw::filter

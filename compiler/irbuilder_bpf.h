@@ -29,6 +29,8 @@ class IRBuilderBPF : public llvm::IRBuilder<> {
   llvm::Value* checked_div(llvm::Value* a, llvm::Value* b, bool rem);
   // a << b and a >> b, 0 when b >= 32 (libpcap's bpf_filter).
   llvm::Value* shift(llvm::Value* a, llvm::Value* b, bool left);
+  // libpcap's protochain walk (ir::protochain), unrolled for the verifier.
+  llvm::Value* protochain(bool ip6, uint32_t net, uint32_t target);
 
  private:
   llvm::Function* fn_;

@@ -68,11 +68,12 @@ class Lowering {
     }
   }
 
-  Expected<PredPtr> run(const Node* root) {
-    if (!root) return ir::truth(true);
+  Expected<Lowered> run(const Node* root) {
+    if (!root) return Lowered{ir::truth(true), true};
+    no_optimize_ = uses_unoptimizable(*root);
     PredPtr p = node(*root);
     if (err_) return std::unexpected(*err_);
-    return p;
+    return Lowered{p, !no_optimize_};
   }
 
  private:
@@ -709,7 +710,8 @@ class Lowering {
       return fail(n.range, "ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel");
     uint8_t mac[6];
     if (!parse_mac(n.text, mac)) return fail(n.range, "bogus ethernet address " + n.text);
-    return ehostop(mac, q.dir);
+    PredPtr tmp = prevlinkhdr_check();
+    return ir::all(tmp, ehostop(mac, q.dir));
   }
 
   // pcap_ether_aton(): hex digits in pairs, any of ':' '.' '-' between.
@@ -753,9 +755,88 @@ class Lowering {
 
   // --- protochain ----------------------------------------------------------
   PredPtr protochain(uint32_t v, Proto p) {
-    (void)v;
-    (void)p;
-    return fail(at_, "protochain is not supported by dropfilter yet");
+    switch (p) {
+      case Proto::Default: {
+        PredPtr b0 = protochain(v, Proto::Ip);
+        return ir::any(b0, protochain(v, Proto::Ip6));
+      }
+      case Proto::Ip:
+      case Proto::Ip6: break;
+      default: return fail(at_, "bad protocol applied for 'protochain'");
+    }
+    if (off_linkpl_.var) return fail(at_, "'protochain' not supported with variable length headers");
+    bool v6 = p == Proto::Ip6;
+    PredPtr b0 = linktype(v6 ? kEthIp6 : kEthIp);
+    ValuePtr last = ir::protochain(v6, off_linkpl_.k + off_nl_, v);
+    return ir::all(b0, ir::cmp(CmpOp::Eq, last, v));
+  }
+
+  // libpcap compiles these with its optimizer off, for the whole filter.
+  static bool uses_unoptimizable(const Node& n) {
+    if (n.kind == Node::Kind::Geneve) return true;
+    if (n.kind == Node::Kind::Id && n.qual.addr == Addr::Protochain) return true;
+    return (n.lhs && uses_unoptimizable(*n.lhs)) || (n.rhs && uses_unoptimizable(*n.rhs));
+  }
+
+  // --- geneve --------------------------------------------------------------
+  static constexpr uint32_t kGenevePort = 6081, kEthTeb = 0x6558;
+
+  PredPtr geneve_check(bool v6, const Node& n) {
+    Rel tran = v6 ? Rel::TranIpv6 : Rel::TranIpv4;
+    PredPtr b0 = port_family(v6, false, kGenevePort, kGenevePort, IPPROTO_UDP, Dir::Dst);
+    b0 = ir::all(b0, mcmp(tran, 8, 1, 0, 0xc0));
+    if (n.has_num) {
+      if (n.num > 0xffffff)
+        return fail(n.range, "Geneve VNI " + std::to_string(n.num) + " greater than maximum 16777215");
+      b0 = ir::all(b0, mcmp(tran, 12, 4, n.num << 8, 0xffffff00));
+    }
+    return b0;
+  }
+
+  // The value telling IPv4 from IPv6 at the current link layer, as the
+  // link-type check reads it, and what it is for IPv4.
+  std::pair<ValuePtr, uint32_t> ipv4_discriminator() {
+    if (label_stack_depth_ > 0 || linktype_ == Dlt::Raw) {
+      Rel r = linktype_ == Dlt::Raw && label_stack_depth_ == 0 ? Rel::LinkHdr : Rel::LinkPl;
+      return {ir::binary(ArithOp::And, load_at(r, 0, 1), ir::konst(0xf0)), 0x40};
+    }
+    return {load_at(Rel::LinkType, 0, 2), linktype_ == Dlt::Ppp ? 0x0021u : kEthIp};
+  }
+
+  PredPtr geneve(const Node& n) {
+    PredPtr g4 = geneve_check(false, n);
+    ValuePtr hl = iphdrlen();
+    g4 = ir::all(g4, ir::cmp(CmpOp::Eq, hl, hl));  // libpcap's `A == X` block: loads the IHL
+    PredPtr b1 = ir::any(g4, geneve_check(true, n));
+    // Where the transport header is on the path that matched.
+    auto [disc, v4] = ipv4_discriminator();
+    ValuePtr forty = off_linkpl_.var ? add(ir::konst(40), off_linkpl_.var) : ir::konst(40);
+    ValuePtr tran = ir::select_eq(disc, ir::konst(v4), hl, forty);
+    ValuePtr g = add(tran, ir::konst(off_linkpl_.k + off_nl_ + 8));
+    ValuePtr optlen = ir::load(g, 0, 1);
+    ValuePtr inner = add(add(ir::binary(ArithOp::Mul, ir::binary(ArithOp::And, optlen, ir::konst(0x3f)),
+                                        ir::konst(4)), ir::konst(8)), g);
+    ValuePtr proto = ir::load(g, 2, 2);
+    // libpcap loads the option length and the protocol here, once.
+    ValuePtr both = add(optlen, proto);
+    PredPtr offsets = ir::cmp(CmpOp::Eq, both, both);
+    prevlinktype_ = linktype_;
+    off_prevlinkhdr_ = off_linkhdr_;
+    linktype_ = Dlt::Ethernet;
+    off_linkhdr_ = {inner, 0, true};
+    off_linktype_ = {ir::select_eq(proto, ir::konst(kEthTeb), add(inner, ir::konst(12)),
+                                   add(g, ir::konst(2))), 0, true};
+    off_linkpl_ = {ir::select_eq(proto, ir::konst(kEthTeb), add(inner, ir::konst(14)), inner), 0, true};
+    off_nl_ = 0;
+    is_geneve_ = true;
+    return ir::all(b1, offsets);
+  }
+
+  // libpcap's gen_prevlinkhdr_check(): inside Geneve, link-layer addresses
+  // exist only when the payload is Ethernet.
+  PredPtr prevlinkhdr_check() {
+    if (!is_geneve_) return nullptr;
+    return ir::negate(ir::cmp(CmpOp::Eq, off_linkhdr_.var, off_linkpl_.var));
   }
 
   // --- arithmetic ----------------------------------------------------------
@@ -765,7 +846,7 @@ class Lowering {
       case Arith::Kind::Len: return {ir::wire_len(), nullptr, std::nullopt};
       case Arith::Kind::Neg: {
         Operand x = arith(*a.lhs);
-        if (x.konst) return {ir::konst(0u - *x.konst), x.checks, 0u - *x.konst};
+        if (x.konst && !no_optimize_) return {ir::konst(0u - *x.konst), x.checks, 0u - *x.konst};
         return {ir::neg(x.v), x.checks, std::nullopt};
       }
       case Arith::Kind::Binary: return binary(a);
@@ -778,19 +859,22 @@ class Lowering {
     Operand l = arith(*a.lhs);
     Operand r = arith(*a.rhs);
     ArithOp op = a.op;
-    // Refused at compile time, as libpcap's code generator and optimizer do.
+    // Refused at compile time, as libpcap's code generator (the literal
+    // first instruction) and optimizer (constant folding) do.
     // libpcap 1.10 looks at the first instruction computing the right
     // operand, so `x / ether[0]` is refused too: its index loads #0 first.
     std::optional<uint32_t> first = first_constant(*a.rhs);
-    auto zero = [&] { return (r.konst && *r.konst == 0) || (first && *first == 0); };
+    std::optional<uint32_t> folded = no_optimize_ ? std::nullopt : r.konst;
+    auto zero = [&] { return (folded && *folded == 0) || (first && *first == 0); };
     if (op == ArithOp::Div && zero()) fail(a.rhs->range, "division by zero");
     if (op == ArithOp::Mod && zero()) fail(a.rhs->range, "modulus by zero");
     if ((op == ArithOp::Lsh || op == ArithOp::Rsh) &&
-        ((r.konst && *r.konst > 31) || (first && *first > 31)))
+        ((folded && *folded > 31) || (first && *first > 31)))
       fail(a.rhs->range, "shift by more than 31 bits");
+    if (no_optimize_) return {ir::binary(op, l.v, r.v), l.checks, std::nullopt};
     // libpcap keeps only the left operand's protocol checks (gen_arth).
     Operand out{nullptr, l.checks, std::nullopt};
-    if (l.konst && r.konst) {
+    if (l.konst && r.konst) {  // folded by libpcap's optimizer
       uint32_t x = *l.konst, y = *r.konst, z = 0;
       switch (op) {
         case ArithOp::Add: z = x + y; break;
@@ -896,7 +980,7 @@ class Lowering {
       case Proto::Default:
       case Proto::Link:
         if (linktype_ != Dlt::Ethernet) return fail(n.range, "not a broadcast link");
-        return ehostop(kBroadcast, Dir::Dst);
+        return ir::all(prevlinkhdr_check(), ehostop(kBroadcast, Dir::Dst));
       case Proto::Ip: {
         if (opts_.netmask == 0xffffffff)
           return fail(n.range, "netmask not known, so 'ip broadcast' not supported");
@@ -915,7 +999,7 @@ class Lowering {
       case Proto::Default:
       case Proto::Link:
         if (linktype_ != Dlt::Ethernet) break;
-        return jset(Rel::LinkHdr, 0, 1, 1);
+        return ir::all(prevlinkhdr_check(), jset(Rel::LinkHdr, 0, 1, 1));
       case Proto::Ip: {
         PredPtr b0 = linktype(kEthIp);
         return ir::all(b0, cmp_ge(Rel::LinkPl, 16, 1, 224));
@@ -1051,7 +1135,7 @@ class Lowering {
       case Node::Kind::Mpls: return mpls(n);
       case Node::Kind::Pppoed: return linktype(kEthPppoeD);
       case Node::Kind::Pppoes: return pppoes(n);
-      case Node::Kind::Geneve: return fail(n.range, "geneve is not supported by dropfilter yet");
+      case Node::Kind::Geneve: return geneve(n);
       case Node::Kind::Llc: return llc(n);
       case Node::Kind::Unsupported: return fail(n.range, n.message);
       case Node::Kind::Inbound:
@@ -1074,11 +1158,12 @@ class Lowering {
   Offset off_linkhdr_, off_prevlinkhdr_, off_linktype_, off_linkpl_;
   uint32_t off_nl_ = 0, off_nl_nosnap_ = 0;
   int label_stack_depth_ = 0, vlan_stack_depth_ = 0;
+  bool is_geneve_ = false, no_optimize_ = false;
 };
 
 }  // namespace
 
-Expected<ir::PredPtr> lower(const Node* root, const LowerOptions& opts) {
+Expected<Lowered> lower(const Node* root, const LowerOptions& opts) {
   return Lowering(opts).run(root);
 }
 

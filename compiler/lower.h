@@ -18,7 +18,14 @@ struct LowerOptions {
   uint32_t netmask = 0;
 };
 
+struct Lowered {
+  ir::PredPtr pred;
+  // False when the expression uses protochain or geneve: libpcap then turns
+  // its optimizer off for the whole filter, and so must we (stages 4-5).
+  bool optimize = true;
+};
+
 // `root` may be null (the empty expression): accepts every packet.
-Expected<ir::PredPtr> lower(const Node* root, const LowerOptions& opts);
+Expected<Lowered> lower(const Node* root, const LowerOptions& opts);
 
 }  // namespace dw::filter

@@ -12,8 +12,13 @@ Expected<FrontEnd> compile_front(const std::string& expr, const LowerOptions& op
   fe.ast = std::move(*ast);
   auto lowered = lower(fe.ast.get(), opts);
   if (!lowered) return std::unexpected(lowered.error());
-  fe.ir = simplify(*lowered);
-  fe.dag = thread_jumps(build_dag(fe.ir));
+  if (!lowered->optimize) {
+    fe.ir = lowered->pred;
+    fe.dag = build_dag(fe.ir);
+    return fe;
+  }
+  fe.ir = simplify(lowered->pred);
+  fe.dag = optimize_dag(build_dag(fe.ir));
   if (fe.dag.root == Dag::kReject)
     return error({0, uint32_t(expr.size())}, "expression rejects all packets");
   return fe;

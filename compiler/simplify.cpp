@@ -18,7 +18,14 @@ ValuePtr fold(const ValuePtr& v) {
   switch (v->kind) {
     case Value::Kind::Const:
     case Value::Kind::Len:
+    case Value::Kind::ProtoChain:
       return v;
+    case Value::Kind::SelectEq: {
+      ValuePtr a = fold(v->a), b = fold(v->b);
+      uint32_t x, y;
+      if (is_const(a, &x) && is_const(b, &y)) return fold(x == y ? v->c : v->d);
+      return ir::select_eq(a, b, fold(v->c), fold(v->d));
+    }
     case Value::Kind::Neg: {
       ValuePtr a = fold(v->a);
       uint32_t k;
