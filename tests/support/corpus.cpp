@@ -89,6 +89,14 @@ std::vector<std::pair<std::string, Bytes>> ip_packets() {
       {"esp6", Frame().ipv6("2001:db8::1", "2001:db8::2", 50, 8).zeros(8)},
       {"pim6", Frame().ipv6("fe80::1", "ff02::d", 103, 8).zeros(8)},
       {"sctp6", Frame().ipv6("2001:db8::1", "2001:db8::2", 132, 12).u16(9).u16(80).u32(0).u32(0)},
+      // extension-header chains for protochain: dest opts -> routing -> TCP
+      {"tcp6-chain", Frame().ipv6("2001:db8::1", "2001:db8::2", 60, 44).u8(43).u8(0).zeros(6)
+                         .u8(6).u8(0).zeros(6).tcp(1, 2, 0x02)},
+      // AH (4 words after the first 2) then UDP, over IPv6 and IPv4
+      {"udp6-ah", Frame().ipv6("2001:db8::1", "2001:db8::2", 51, 32).u8(17).u8(4).zeros(22)
+                      .udp(7, 8, 0)},
+      {"udp4-ah", Frame().ipv4("10.0.0.1", "10.0.0.2", 51, 32).u8(17).u8(4).zeros(22).udp(7, 8, 0)},
+      {"ip6-nonext", Frame().ipv6("2001:db8::1", "2001:db8::2", 59, 0)},
   };
   return v;
 }
@@ -165,6 +173,21 @@ std::vector<CorpusFrame> ethernet_corpus() {
   add(c, "sca", eth(0x6007, Frame().zeros(20)));
   add(c, "lldp", eth(0x88cc, Frame().zeros(30), "01:80:c2:00:00:0e"));
   add(c, "loopback9000", eth(0x9000, Frame().zeros(30)));
+  // Geneve (UDP 6081): VNI 10 carrying Ethernet, VNI 20 carrying IPv4 directly.
+  {
+    Bytes inner_eth = Frame().eth(0x0800, "02:00:00:00:00:0a", "02:00:00:00:00:0b")
+                          .ipv4("192.168.7.1", "192.168.7.2", 6, 20).tcp(3333, 80, 0x02);
+    Bytes g1 = Frame().u8(0x00).u8(0x00).u16(0x6558).u32(10 << 8).bytes(inner_eth);
+    add(c, "geneve-vni10-eth", eth(0x0800, Frame().ipv4("10.0.0.1", "10.0.0.2", 17, 8 + g1.size())
+                                             .udp(40000, 6081, g1.size()).bytes(g1)));
+    Bytes inner_ip = Frame().ipv4("192.168.8.1", "192.168.8.2", 17, 8).udp(53, 53, 0);
+    Bytes g2 = Frame().u8(0x01).u8(0x00).u16(0x0800).u32(20 << 8).u32(0x01020304).bytes(inner_ip);
+    add(c, "geneve-vni20-ip", eth(0x0800, Frame().ipv4("10.0.0.1", "10.0.0.2", 17, 8 + g2.size())
+                                            .udp(40000, 6081, g2.size()).bytes(g2)));
+    Bytes g3 = Frame().u8(0x00).u8(0x00).u16(0x6558).u32(30 << 8).bytes(inner_eth);
+    add(c, "geneve6-vni30-eth", eth(0x86dd, Frame().ipv6("2001:db8::1", "2001:db8::2", 17, 8 + g3.size())
+                                              .udp(40000, 6081, g3.size()).bytes(g3)));
+  }
   // Short and truncated frames.
   add(c, "empty", {});
   add(c, "short-6", Bytes(6, 0xff));
