@@ -1140,6 +1140,9 @@ class Lowering {
       case Node::Kind::Unsupported: return fail(n.range, n.message);
       case Node::Kind::Inbound:
       case Node::Kind::Outbound: {
+        if (opts_.savefile)
+          return fail(n.range, std::string("inbound/outbound not supported on ") +
+                                   link_description() + " when reading savefiles");
         // Linux's packet type, read through a BPF ancillary load (SKF_AD_OFF
         // + SKF_AD_PKTTYPE): no such bytes in a saved packet, so libpcap's
         // filter rejects every packet of a file, and so do we.
@@ -1147,6 +1150,9 @@ class Lowering {
         return n.kind == Node::Kind::Outbound ? out : ir::negate(out);
       }
       case Node::Kind::Ifindex:
+        if (opts_.savefile)
+          return fail(n.range, std::string("ifindex not supported on ") + link_description() +
+                                   " when reading savefiles");
         return ir::cmp(CmpOp::Eq, ir::load(nullptr, 0xfffff008, 4), n.num);
     }
     return fail(n.range, "syntax error");

@@ -16,6 +16,10 @@ struct LowerOptions {
   LinkType link = LinkType::Ethernet;
   // `ip broadcast` needs the capture's netmask; tcpdump -r has none (0).
   uint32_t netmask = 0;
+  // Compile as for a saved file (tcpdump -r): packet direction and interface
+  // index are not in a saved packet, so inbound, outbound and ifindex are
+  // refused, as libpcap refuses them for savefiles.
+  bool savefile = true;
 };
 
 struct Lowered {

@@ -1,8 +1,23 @@
 #include "tests/support/pcap_oracle.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
 namespace dw::test {
 
-PcapOracle::PcapOracle(int dlt, int snaplen) : p_(pcap_open_dead(dlt, snaplen)) {}
+// A handle on a (header-only) savefile, so pcap_compile() behaves as under
+// tcpdump -r: it refuses what needs a live capture (inbound, ifindex).
+PcapOracle::PcapOracle(int dlt, int snaplen) {
+  char path[] = "/tmp/dw-oracle-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  pcap_t* dead = pcap_open_dead(dlt, snaplen);
+  pcap_dump_close(pcap_dump_open(dead, path));
+  pcap_close(dead);
+  char err[PCAP_ERRBUF_SIZE];
+  p_ = pcap_open_offline(path, err);
+  unlink(path);
+}
 
 PcapOracle::~PcapOracle() {
   if (have_prog_) pcap_freecode(&prog_);
