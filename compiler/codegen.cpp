@@ -63,9 +63,8 @@ class DagEmitter {
   DagEmitter(IRBuilderBPF& b, const Dag& d) : b_(b), d_(d) {}
 
   void emit() {
-    BasicBlock* entry = b_.GetInsertBlock();
+    for (const auto& v : d_.prelude) (void)value(*v);  // loads only: they may reject
     b_.CreateBr(block(d_.root));
-    (void)entry;
     while (!work_.empty()) {
       int n = work_.back();
       work_.pop_back();

@@ -1,6 +1,8 @@
 #include "compiler/dag.h"
 
+#include <algorithm>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <tuple>
 
@@ -15,7 +17,7 @@ using ir::Pred;
 void canonical(CmpOp& op, ir::ValuePtr& a, ir::ValuePtr& b, bool& invert) {
   invert = false;
   if (op == CmpOp::Eq && b->kind == ir::Value::Kind::Const && b->k == 0 &&
-      a->kind == ir::Value::Kind::Binary && a->op == ArithOp::And &&
+      a->kind == ir::Value::Kind::Binary && a->op == ArithOp::And && !a->late &&
       a->b->kind == ir::Value::Kind::Const) {
     op = CmpOp::Set;
     b = a->b;
@@ -57,87 +59,134 @@ class Builder {
   std::map<std::tuple<CmpOp, std::string, std::string, int, int>, int> memo_;
 };
 
-// What a path has learnt: test (op, a, b) came out `outcome`.
-struct Fact {
-  CmpOp op;
-  std::string a, b;
-  bool b_const;
-  bool outcome;
-};
-
-class Threader {
+// libpcap's opt_j(): each edge is redirected past tests its dominating
+// edges already decided (fold_edge: the same test, or `x == k2` after
+// `x == k1` held), and past tests whose branches meet. Facts come from the
+// edges that dominate an edge, not from the path, and no node is copied,
+// so this proves what libpcap proves, no more.
+class EdgeThreader {
  public:
-  Threader(const Dag& in, size_t budget) : in_(in), budget_(budget) { out_.nodes.resize(2); }
+  explicit EdgeThreader(Dag& d) : d_(d) {}
 
-  bool run(Dag& result) {
-    std::vector<Fact> facts;
-    int r = visit(in_.root, facts);
-    if (r < 0) return false;
-    out_.root = r;
-    result = std::move(out_);
-    return true;
+  bool run() {
+    bool any = false;
+    for (int round = 0; round < 200; round++) {
+      analyse();
+      bool changed = false;
+      for (int level = 1; level <= max_level_; level++)
+        for (int p : order_)
+          if (level_[p] == level) changed |= thread(p, true) | thread(p, false);
+      if (!changed) break;
+      any = true;
+    }
+    return any;
   }
 
  private:
-  // fold_edge(): the same test decided earlier, or, after `x == k1` held,
-  // `x == k2` with another constant.
-  static int decide(const Dag::Node& n, const std::string& a, const std::string& b,
-                    const std::vector<Fact>& facts) {
-    for (auto it = facts.rbegin(); it != facts.rend(); ++it) {
-      if (it->op != n.op || it->a != a) continue;
-      if (it->b == b) return it->outcome ? 1 : 0;
-      if (n.op == CmpOp::Eq && it->outcome && it->b_const && n.b->kind == ir::Value::Kind::Const)
-        return 0;
+  struct Key {
+    CmpOp op;
+    std::string a, b;
+    bool b_const;
+  };
+
+  void analyse() {
+    size_t n = d_.nodes.size();
+    keys_.resize(n);
+    for (size_t i = 2; i < n; i++) {
+      const Dag::Node& x = d_.nodes[i];
+      keys_[i] = {x.op, ir::print(x.a), ir::print(x.b), x.b->kind == ir::Value::Kind::Const};
+    }
+    order_.clear();
+    level_.assign(n, 0);
+    std::vector<char> seen(n, 0);
+    std::function<void(int)> dfs = [&](int x) {
+      if (d_.leaf(x) || seen[x]) return;
+      seen[x] = 1;
+      dfs(d_.nodes[x].t);
+      dfs(d_.nodes[x].f);
+      order_.push_back(x);
+      int lt = d_.leaf(d_.nodes[x].t) ? 0 : level_[d_.nodes[x].t];
+      int lf = d_.leaf(d_.nodes[x].f) ? 0 : level_[d_.nodes[x].f];
+      level_[x] = 1 + std::max(lt, lf);
+    };
+    dfs(d_.root);
+    max_level_ = d_.leaf(d_.root) ? 0 : level_[d_.root];
+    // Dominating edges of each node (edge = node * 2 + taken), predecessors first.
+    dom_.assign(n, {});
+    std::vector<char> have(n, 0);
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+      int x = *it;
+      if (x == d_.root) {
+        have[x] = 1;
+        continue;
+      }
+    }
+    std::vector<std::vector<std::pair<int, bool>>> in(n);
+    for (int x : order_) {
+      in[d_.nodes[x].t].push_back({x, true});
+      in[d_.nodes[x].f].push_back({x, false});
+    }
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+      int x = *it;
+      if (x == d_.root) continue;
+      bool first = true;
+      std::vector<int> acc;
+      for (auto [q, side] : in[x]) {
+        std::vector<int> e = dom_[q];
+        e.push_back(q * 2 + (side ? 1 : 0));
+        std::sort(e.begin(), e.end());
+        if (first) {
+          acc = std::move(e);
+          first = false;
+        } else {
+          std::vector<int> both;
+          std::set_intersection(acc.begin(), acc.end(), e.begin(), e.end(), std::back_inserter(both));
+          acc = std::move(both);
+        }
+      }
+      dom_[x] = std::move(acc);
+    }
+  }
+
+  // fold_edge() over the edge's dominators: the successor to take, or -1.
+  int decide(int s, const std::vector<int>& facts) const {
+    const Key& k = keys_[s];
+    for (int e : facts) {
+      int q = e / 2;
+      bool taken = e % 2;
+      const Key& f = keys_[q];
+      if (f.op != k.op || f.a != k.a) continue;
+      if (f.b == k.b) return taken ? d_.nodes[s].t : d_.nodes[s].f;
+      if (taken && k.op == CmpOp::Eq && f.b_const && k.b_const) return d_.nodes[s].f;
     }
     return -1;
   }
 
-  int visit(int id, std::vector<Fact>& facts) {
-    if (in_.leaf(id)) return id;
-    if (out_.nodes.size() > budget_) return -1;
-    const Dag::Node& n = in_.nodes[id];
-    std::string a = ir::print(n.a), b = ir::print(n.b);
-    int known = decide(n, a, b, facts);
-    if (known >= 0) return visit(known ? n.t : n.f, facts);
-    std::string key = std::to_string(id) + "|" + relevant(facts);
-    if (auto it = memo_.find(key); it != memo_.end()) return it->second;
-    bool bc = n.b->kind == ir::Value::Kind::Const;
-    facts.push_back({n.op, a, b, bc, true});
-    int t = visit(n.t, facts);
-    facts.back().outcome = false;
-    int f = t < 0 ? -1 : visit(n.f, facts);
-    facts.pop_back();
-    if (t < 0 || f < 0) return -1;
-    int r;
-    if (t == f) {
-      r = t;  // both branches meet: the test and its loads go
-    } else {
-      auto ckey = std::make_tuple(n.op, a, b, t, f);
-      if (auto it = cons_.find(ckey); it != cons_.end()) {
-        r = it->second;
-      } else {
-        out_.nodes.push_back({n.op, n.a, n.b, t, f});
-        r = int(out_.nodes.size()) - 1;
-        cons_.emplace(ckey, r);
+  bool thread(int p, bool side) {
+    int& succ = side ? d_.nodes[p].t : d_.nodes[p].f;
+    std::vector<int> facts = dom_[p];
+    facts.push_back(p * 2 + (side ? 1 : 0));
+    bool changed = false;
+    for (int guard = 0; guard < 10000 && !d_.leaf(succ); guard++) {
+      const Dag::Node& s = d_.nodes[succ];
+      if (s.t == s.f) {
+        succ = s.t;
+        changed = true;
+        continue;
       }
+      int next = decide(succ, facts);
+      if (next < 0) break;
+      succ = next;
+      changed = true;
     }
-    memo_.emplace(key, r);
-    return r;
+    return changed;
   }
 
-  static std::string relevant(const std::vector<Fact>& facts) {
-    std::string s;
-    for (const Fact& f : facts) {
-      s += std::to_string(int(f.op)) + f.a + (f.outcome ? "=" : "!") + f.b + ";";
-    }
-    return s;
-  }
-
-  const Dag& in_;
-  size_t budget_;
-  Dag out_;
-  std::map<std::string, int> memo_;
-  std::map<std::tuple<CmpOp, std::string, std::string, int, int>, int> cons_;
+  Dag& d_;
+  std::vector<Key> keys_;
+  std::vector<int> order_, level_;
+  std::vector<std::vector<int>> dom_;
+  int max_level_ = 0;
 };
 
 // libpcap's or_pullup() and and_pullup(): in a chain of tests joined by
@@ -257,13 +306,72 @@ class Pullups {
 
 }  // namespace
 
-Dag optimize_dag(const Dag& d, size_t budget) {
-  Dag cur = thread_jumps(d, budget);
-  for (int i = 0; i < 8; i++) {
-    if (!Pullups(cur).run()) break;
-    cur = thread_jumps(cur, budget);
+// Drops the nodes no longer reachable, renumbering the rest.
+Dag compact(const Dag& d) {
+  Dag out;
+  out.nodes.resize(2);
+  std::map<int, int> id = {{Dag::kReject, Dag::kReject}, {Dag::kAccept, Dag::kAccept}};
+  std::function<int(int)> copy = [&](int n) -> int {
+    if (auto it = id.find(n); it != id.end()) return it->second;
+    int t = copy(d.nodes[n].t), f = copy(d.nodes[n].f);
+    Dag::Node x = d.nodes[n];
+    x.t = t;
+    x.f = f;
+    out.nodes.push_back(x);
+    return id[n] = int(out.nodes.size()) - 1;
+  };
+  out.root = copy(d.root);
+  return out;
+}
+
+// libpcap's opt_root(): root tests whose branches meet are skipped, but the
+// first one's loads stay (they move into the new root), unless what is left
+// is a return.
+void opt_root(Dag& d, const ir::PredPtr& first) {
+  while (!d.leaf(d.root) && d.nodes[d.root].t == d.nodes[d.root].f) d.root = d.nodes[d.root].t;
+  if (d.leaf(d.root) || !first || first->kind != Pred::Kind::Cmp) return;
+  const Dag::Node& r = d.nodes[d.root];
+  bool same = r.op == first->op && ir::print(r.a) == ir::print(first->a) &&
+              ir::print(r.b) == ir::print(first->b);
+  if (!same) d.prelude = {first->a, first->b};
+}
+
+// The second phase: tests on constants now point both branches at the
+// outcome; no more threading, so nothing before them moves.
+void decide_constant_tests(Dag& d) {
+  for (size_t i = 2; i < d.nodes.size(); i++) {
+    Dag::Node& n = d.nodes[i];
+    if (n.a->kind != ir::Value::Kind::Const || n.b->kind != ir::Value::Kind::Const) continue;
+    uint32_t x = n.a->k, y = n.b->k;
+    bool v = n.op == CmpOp::Eq ? x == y : n.op == CmpOp::Gt ? x > y : n.op == CmpOp::Ge ? x >= y
+                                                                       : (x & y) != 0;
+    n.t = n.f = v ? n.t : n.f;
   }
-  return cur;
+}
+
+ir::PredPtr first_test(const ir::PredPtr& p) {
+  if (!p) return nullptr;
+  switch (p->kind) {
+    case Pred::Kind::Cmp: return p;
+    case Pred::Kind::Not: return first_test(p->l);
+    case Pred::Kind::And:
+    case Pred::Kind::Or: return first_test(p->l);
+    default: return nullptr;  // gen_true/gen_false: a constant, no loads
+  }
+}
+
+Dag optimize_dag(const Dag& d, const ir::PredPtr& first, size_t) {
+  Dag cur = d;
+  for (int i = 0; i < 16; i++) {
+    bool changed = EdgeThreader(cur).run();
+    changed |= Pullups(cur).run();
+    if (!changed) break;
+  }
+  decide_constant_tests(cur);
+  opt_root(cur, first);
+  Dag out = compact(cur);
+  out.prelude = cur.prelude;
+  return out;
 }
 
 Dag build_dag(const ir::PredPtr& p) {
@@ -272,10 +380,13 @@ Dag build_dag(const ir::PredPtr& p) {
   return std::move(b.d);
 }
 
-Dag thread_jumps(const Dag& d, size_t budget) {
-  Dag out;
-  if (Threader(d, budget).run(out)) return out;
-  return d;
+Dag thread_jumps(const Dag& d, size_t) {
+  Dag out = d;
+  EdgeThreader(out).run();
+  opt_root(out, nullptr);
+  Dag c = compact(out);
+  c.prelude = out.prelude;
+  return c;
 }
 
 std::string print(const Dag& d) {
@@ -294,7 +405,8 @@ std::string print(const Dag& d) {
     return n == Dag::kAccept ? std::string("accept") : n == Dag::kReject ? std::string("reject")
                                                                           : "L" + std::to_string(label[n]);
   };
-  if (d.leaf(d.root)) return target(d.root) + "\n";
+  for (const auto& v : d.prelude) out += "load " + ir::print(v) + "\n";
+  if (d.leaf(d.root)) return out + target(d.root) + "\n";
   for (int n : order) {
     const Dag::Node& x = d.nodes[n];
     const char* op = x.op == CmpOp::Eq ? "==" : x.op == CmpOp::Gt ? ">" : x.op == CmpOp::Ge ? ">=" : "&";

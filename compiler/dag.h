@@ -25,6 +25,9 @@ struct Dag {
   };
   std::vector<Node> nodes;  // [0] reject and [1] accept are leaves
   int root = kAccept;
+  // Values computed before the root test only for their loads, which still
+  // reject a packet too short for them (what libpcap's opt_root keeps).
+  std::vector<ir::ValuePtr> prelude;
 
   bool leaf(int n) const { return n <= kAccept; }
   size_t tests() const { return nodes.size() - 2; }
@@ -34,8 +37,12 @@ Dag build_dag(const ir::PredPtr& p);
 // libpcap's jump threading and branch merging. Falls back to the input
 // when the threaded DAG would exceed `budget` nodes.
 Dag thread_jumps(const Dag& d, size_t budget = 20000);
-// Threading, then libpcap's or/and pullups, to a fixed point.
-Dag optimize_dag(const Dag& d, size_t budget = 20000);
+// Threading, then libpcap's or/and pullups, to a fixed point. `first` is
+// the test libpcap evaluates first (its root block): when optimization
+// removes it, its loads stay in front of the new root (opt_root).
+Dag optimize_dag(const Dag& d, const ir::PredPtr& first = nullptr, size_t budget = 20000);
+// The test evaluated first: the leftmost leaf, or null for a constant.
+ir::PredPtr first_test(const ir::PredPtr& p);
 std::string print(const Dag& d);
 
 }  // namespace dw::filter

@@ -97,6 +97,7 @@ bool interpret(const Dag& d, std::span<const uint8_t> pkt, uint32_t wire_len) {
   Interp in(pkt, wire_len);
   int n = d.root;
   try {
+    for (const auto& v : d.prelude) (void)in.value(*v);
     while (!d.leaf(n)) n = in.test(d.nodes[n]) ? d.nodes[n].t : d.nodes[n].f;
   } catch (const Reject&) {
     return false;

@@ -20,18 +20,28 @@ ValuePtr load(ValuePtr base, uint32_t k, uint8_t size) {
   return n;
 }
 
-ValuePtr binary(ArithOp op, ValuePtr a, ValuePtr b) {
+ValuePtr late_konst(uint32_t v) {
+  auto n = std::make_shared<Value>();
+  n->kind = Value::Kind::Const;
+  n->k = v;
+  n->late = true;
+  return n;
+}
+
+ValuePtr binary(ArithOp op, ValuePtr a, ValuePtr b, bool late) {
   auto n = std::make_shared<Value>();
   n->kind = Value::Kind::Binary;
+  n->late = late;
   n->op = op;
   n->a = std::move(a);
   n->b = std::move(b);
   return n;
 }
 
-ValuePtr neg(ValuePtr a) {
+ValuePtr neg(ValuePtr a, bool late) {
   auto n = std::make_shared<Value>();
   n->kind = Value::Kind::Neg;
+  n->late = late;
   n->a = std::move(a);
   return n;
 }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "compiler/ast.h"
+#include "compiler/diagnostic.h"
 
 namespace dw::filter::ir {
 
@@ -32,6 +33,15 @@ struct Value {
   ValuePtr a, b, c, d;   // Binary; Load: variable part of the offset (may be null); Neg: a
   uint32_t target = 0;   // ProtoChain: the protocol looked for
   bool ip6 = false;      // ProtoChain: start from an IPv6 header
+  // Arithmetic written by the user (relations, accessor indexes). libpcap
+  // computes it with ALU instructions, which its optimizer folds only in its
+  // second phase, after jump threading: a test such constants decide keeps
+  // its place instead of vanishing (see simplify.h).
+  bool late = false;
+  // An error libpcap's optimizer raises when it folds this node, which it
+  // does only if the node survives jump threading (division by a constant
+  // 0, shift by a constant over 31).
+  std::shared_ptr<const Diagnostic> deferred;
 };
 
 // libpcap's protochain loop (gen_protochain): starting at the IPv4 or IPv6
@@ -48,8 +58,9 @@ ValuePtr konst(uint32_t v);
 // Loads `size` bytes at packet offset base + k (base may be null). The sum is
 // not truncated to 32 bits: a base near 2^32 is out of bounds, as in cBPF.
 ValuePtr load(ValuePtr base, uint32_t k, uint8_t size);
-ValuePtr binary(ArithOp op, ValuePtr a, ValuePtr b);
-ValuePtr neg(ValuePtr a);
+ValuePtr binary(ArithOp op, ValuePtr a, ValuePtr b, bool late = false);
+ValuePtr neg(ValuePtr a, bool late = false);
+ValuePtr late_konst(uint32_t v);
 ValuePtr wire_len();
 
 enum class CmpOp : uint8_t { Eq, Gt, Ge, Set };  // Set: (a & b) != 0

@@ -846,8 +846,9 @@ class Lowering {
       case Arith::Kind::Len: return {ir::wire_len(), nullptr, std::nullopt};
       case Arith::Kind::Neg: {
         Operand x = arith(*a.lhs);
-        if (x.konst && !no_optimize_) return {ir::konst(0u - *x.konst), x.checks, 0u - *x.konst};
-        return {ir::neg(x.v), x.checks, std::nullopt};
+        std::optional<uint32_t> k;
+        if (x.konst) k = 0u - *x.konst;
+        return {ir::neg(x.v, true), x.checks, k};
       }
       case Arith::Kind::Binary: return binary(a);
       case Arith::Kind::Load: return accessor(a);
@@ -859,22 +860,32 @@ class Lowering {
     Operand l = arith(*a.lhs);
     Operand r = arith(*a.rhs);
     ArithOp op = a.op;
-    // Refused at compile time, as libpcap's code generator (the literal
-    // first instruction) and optimizer (constant folding) do.
-    // libpcap 1.10 looks at the first instruction computing the right
-    // operand, so `x / ether[0]` is refused too: its index loads #0 first.
+    // Refused at compile time, as libpcap's code generator does when the
+    // first instruction computing the right operand loads a bad constant
+    // (`x / ether[0]` too: its index loads #0 first); folded constants are
+    // refused by libpcap's optimizer, only where the code survives.
     std::optional<uint32_t> first = first_constant(*a.rhs);
-    std::optional<uint32_t> folded = no_optimize_ ? std::nullopt : r.konst;
-    auto zero = [&] { return (folded && *folded == 0) || (first && *first == 0); };
-    if (op == ArithOp::Div && zero()) fail(a.rhs->range, "division by zero");
-    if (op == ArithOp::Mod && zero()) fail(a.rhs->range, "modulus by zero");
-    if ((op == ArithOp::Lsh || op == ArithOp::Rsh) &&
-        ((folded && *folded > 31) || (first && *first > 31)))
-      fail(a.rhs->range, "shift by more than 31 bits");
-    if (no_optimize_) return {ir::binary(op, l.v, r.v), l.checks, std::nullopt};
+    bool shift = op == ArithOp::Lsh || op == ArithOp::Rsh;
+    auto bad = [&](std::optional<uint32_t> k) -> const char* {
+      if (!k) return nullptr;
+      if (op == ArithOp::Div && *k == 0) return "division by zero";
+      if (op == ArithOp::Mod && *k == 0) return "modulus by zero";
+      if (shift && *k > 31) return "shift by more than 31 bits";
+      return nullptr;
+    };
+    if (const char* m = bad(first)) fail(a.rhs->range, m);
+    // The optimizer folds a shift of a constant by any amount without a
+    // word; it refuses only a constant amount > 31 applied to a non-constant.
+    const char* folded_error = no_optimize_ || (shift && l.konst) ? nullptr : bad(r.konst);
     // libpcap keeps only the left operand's protocol checks (gen_arth).
-    Operand out{nullptr, l.checks, std::nullopt};
-    if (l.konst && r.konst) {  // folded by libpcap's optimizer
+    Operand out{ir::binary(op, l.v, r.v, true), l.checks, std::nullopt};
+    if (folded_error) {
+      auto v = std::make_shared<ir::Value>(*out.v);
+      v->deferred = std::make_shared<Diagnostic>(Diagnostic{a.rhs->range, folded_error});
+      out.v = v;
+    }
+    if (no_optimize_) return out;
+    if (l.konst && r.konst) {  // what the optimizer's second phase folds to
       uint32_t x = *l.konst, y = *r.konst, z = 0;
       switch (op) {
         case ArithOp::Add: z = x + y; break;
@@ -888,19 +899,17 @@ class Lowering {
         case ArithOp::Lsh: z = y < 32 ? x << y : 0; break;
         case ArithOp::Rsh: z = y < 32 ? x >> y : 0; break;
       }
-      out.v = ir::konst(z);
       out.konst = z;
       return out;
     }
-    // The optimizer turns 0 op X into 0 for these operators.
+    // The optimizer's second phase turns 0 op X into 0 for these operators,
+    // and the computation of X dies with its loads.
     if (l.konst && *l.konst == 0 &&
         (op == ArithOp::Mul || op == ArithOp::Div || op == ArithOp::Mod || op == ArithOp::And ||
          op == ArithOp::Lsh || op == ArithOp::Rsh)) {
-      out.v = ir::konst(0);
+      out.v = ir::late_konst(0);
       out.konst = 0;
-      return out;
     }
-    out.v = ir::binary(op, l.v, r.v);
     return out;
   }
 

@@ -1,9 +1,44 @@
 #include "compiler/pipeline.h"
 
+#include <functional>
+#include <optional>
+
 #include "compiler/parser.h"
 #include "compiler/simplify.h"
 
 namespace dw::filter {
+
+namespace {
+
+// The first folding error in code that survived optimization.
+std::optional<Diagnostic> deferred_error(const Dag& d) {
+  std::optional<Diagnostic> found;
+  std::function<void(const ir::ValuePtr&)> walk = [&](const ir::ValuePtr& v) {
+    if (!v || found) return;
+    if (v->deferred) {
+      found = *v->deferred;
+      return;
+    }
+    walk(v->a);
+    walk(v->b);
+    walk(v->c);
+    walk(v->d);
+  };
+  for (const auto& v : d.prelude) walk(v);
+  std::vector<char> seen(d.nodes.size(), 0);
+  std::function<void(int)> visit = [&](int n) {
+    if (d.leaf(n) || seen[n] || found) return;
+    seen[n] = 1;
+    walk(d.nodes[n].a);
+    walk(d.nodes[n].b);
+    visit(d.nodes[n].t);
+    visit(d.nodes[n].f);
+  };
+  visit(d.root);
+  return found;
+}
+
+}  // namespace
 
 Expected<FrontEnd> compile_front(const std::string& expr, const LowerOptions& opts) {
   FrontEnd fe;
@@ -18,9 +53,11 @@ Expected<FrontEnd> compile_front(const std::string& expr, const LowerOptions& op
     return fe;
   }
   fe.ir = simplify(lowered->pred);
-  fe.dag = optimize_dag(build_dag(fe.ir));
+  // The root block's loads as libpcap keeps them: after its second phase.
+  fe.dag = optimize_dag(build_dag(fe.ir), simplify(first_test(lowered->pred)));
   if (fe.dag.root == Dag::kReject)
     return error({0, uint32_t(expr.size())}, "expression rejects all packets");
+  if (auto d = deferred_error(fe.dag)) return std::unexpected(*d);
   return fe;
 }
 

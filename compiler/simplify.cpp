@@ -29,8 +29,8 @@ ValuePtr fold(const ValuePtr& v) {
     case Value::Kind::Neg: {
       ValuePtr a = fold(v->a);
       uint32_t k;
-      if (is_const(a, &k)) return ir::konst(0u - k);
-      return a == v->a ? v : ir::neg(a);
+      if (is_const(a, &k)) return ir::late_konst(0u - k);
+      return a == v->a ? v : ir::neg(a, v->late);
     }
     case Value::Kind::Load: {
       if (!v->a) return v;
@@ -41,25 +41,37 @@ ValuePtr fold(const ValuePtr& v) {
       ValuePtr a = fold(v->a), b = fold(v->b);
       uint32_t x, y;
       bool ca = is_const(a, &x), cb = is_const(b, &y);
+      // Folded constants of ALU instructions are the second phase's; the
+      // folding error (if any) stays with the result.
+      auto k = [&](uint32_t z) {
+        auto c = std::make_shared<Value>(*ir::late_konst(z));
+        c->deferred = v->deferred;
+        return ValuePtr(c);
+      };
       if (ca && cb) {
         switch (v->op) {
-          case ArithOp::Add: return ir::konst(x + y);
-          case ArithOp::Sub: return ir::konst(x - y);
-          case ArithOp::Mul: return ir::konst(x * y);
-          case ArithOp::Div: if (y) return ir::konst(x / y); break;
-          case ArithOp::Mod: if (y) return ir::konst(x % y); break;
-          case ArithOp::And: return ir::konst(x & y);
-          case ArithOp::Or: return ir::konst(x | y);
-          case ArithOp::Xor: return ir::konst(x ^ y);
-          case ArithOp::Lsh: return ir::konst(y < 32 ? x << y : 0);
-          case ArithOp::Rsh: return ir::konst(y < 32 ? x >> y : 0);
+          case ArithOp::Add: return k(x + y);
+          case ArithOp::Sub: return k(x - y);
+          case ArithOp::Mul: return k(x * y);
+          case ArithOp::Div: if (y) return k(x / y); break;
+          case ArithOp::Mod: if (y) return k(x % y); break;
+          case ArithOp::And: return k(x & y);
+          case ArithOp::Or: return k(x | y);
+          case ArithOp::Xor: return k(x ^ y);
+          case ArithOp::Lsh: return k(y < 32 ? x << y : 0);
+          case ArithOp::Rsh: return k(y < 32 ? x >> y : 0);
         }
       }
       // A op 0 where the result no longer depends on A: the optimizer
       // loads the constant and the computation of A dies with its loads.
-      if (cb && y == 0 && (v->op == ArithOp::And || v->op == ArithOp::Mul)) return ir::konst(0);
+      // A primitive's mask of 0 is seen in the first phase (as a jset of
+      // nothing), user arithmetic only in the second.
+      if (cb && y == 0 && (v->op == ArithOp::And || v->op == ArithOp::Mul))
+        return v->late ? ir::late_konst(0) : ir::konst(0);
       if (a == v->a && b == v->b) return v;
-      return ir::binary(v->op, a, b);
+      auto n = std::make_shared<Value>(*ir::binary(v->op, a, b, v->late));
+      n->deferred = v->deferred;
+      return n;
     }
   }
   return v;
@@ -76,6 +88,9 @@ PredPtr simp(const PredPtr& p) {
     case Pred::Kind::Cmp: {
       ValuePtr a = fold(p->a), b = fold(p->b);
       uint32_t x, y;
+      // Decided by second-phase constants: the test stays, its branches
+      // meet later (optimize_dag), nothing propagates from it.
+      if (is_const(a) && is_const(b) && (a->late || b->late)) return ir::cmp(p->op, a, b);
       if (is_const(a, &x) && is_const(b, &y)) {
         switch (p->op) {
           case ir::CmpOp::Eq: return ir::truth(x == y);
@@ -100,11 +115,10 @@ PredPtr simp(const PredPtr& p) {
     case Pred::Kind::Or: {
       bool is_and = p->kind == Pred::Kind::And;
       PredPtr l = simp(p->l), r = simp(p->r);
-      // The absorbing value on the left ends evaluation; on the right it
-      // makes both branches of the left side meet, so the left side's tests
-      // (and loads) go too.
+      // The absorbing value on the left ends evaluation. On the right it
+      // makes the left side's branches meet; that is left to the DAG stage,
+      // which keeps the loads libpcap keeps (opt_root).
       if (is_and ? is_false(l) : is_true(l)) return l;
-      if (is_and ? is_false(r) : is_true(r)) return r;
       if (is_and ? is_true(l) : is_false(l)) return r;
       if (is_and ? is_true(r) : is_false(r)) return l;
       if (l == p->l && r == p->r) return p;
