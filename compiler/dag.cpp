@@ -360,6 +360,24 @@ ir::PredPtr first_test(const ir::PredPtr& p) {
   }
 }
 
+// libpcap's intern_blocks(): identical tests with identical successors
+// become one, which can make a test's two branches meet.
+void intern(Dag& d) {
+  std::map<std::tuple<CmpOp, std::string, std::string, int, int>, int> seen;
+  std::map<int, int> rep;
+  std::function<int(int)> canon = [&](int n) -> int {
+    if (d.leaf(n)) return n;
+    if (auto it = rep.find(n); it != rep.end()) return it->second;
+    Dag::Node& x = d.nodes[n];
+    x.t = canon(x.t);
+    x.f = canon(x.f);
+    auto key = std::make_tuple(x.op, ir::print(x.a), ir::print(x.b), x.t, x.f);
+    auto [it, fresh] = seen.emplace(key, n);
+    return rep[n] = it->second;
+  };
+  d.root = canon(d.root);
+}
+
 Dag optimize_dag(const Dag& d, const ir::PredPtr& first, size_t) {
   Dag cur = d;
   for (int i = 0; i < 16; i++) {
@@ -368,6 +386,7 @@ Dag optimize_dag(const Dag& d, const ir::PredPtr& first, size_t) {
     if (!changed) break;
   }
   decide_constant_tests(cur);
+  intern(cur);
   opt_root(cur, first);
   Dag out = compact(cur);
   out.prelude = cur.prelude;
