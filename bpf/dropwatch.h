@@ -24,7 +24,8 @@ enum dw_origin {
 
 enum dw_event_flags {
 	DW_EV_HAS_SK = 1 << 0,      /* skb->sk or rx_sk was set */
-	DW_EV_VLAN = 1 << 1,        /* vlan_tci/vlan_proto hold an offloaded tag */
+	DW_EV_VLAN = 1 << 1,        /* vlan_tci/vlan_proto hold an offloaded tag,
+				     * inserted in the captured frame */
 	DW_EV_STACK_FULL = 1 << 2,  /* bpf_get_stack filled the whole buffer */
 	DW_EV_STACK_ERROR = 1 << 3, /* bpf_get_stack failed */
 };
@@ -64,13 +65,36 @@ struct dw_event {
 
 #define DW_EVENT_HEADER_SIZE 120
 
+/* Gates, set by the loader (rodata cfg_*_mode). */
+enum dw_list_mode {
+	DW_LIST_OFF = 0,
+	DW_LIST_ALLOW = 1, /* only what is in the map passes */
+	DW_LIST_DENY = 2,  /* what is in the map is dropped */
+};
+
+/* Key of the device map: a device is its ifindex in its namespace. */
+struct dw_dev_key {
+	__u32 netns;
+	__u32 ifindex;
+};
+
 /* Per-CPU counters; userspace sums the CPUs. Every drop the probe sees ends
- * in exactly one of emitted, lost (ring buffer full). */
+ * in exactly one of: a *_rejected gate, filtered, no_header_filtered,
+ * rate_limited, lost, emitted. */
 struct dw_counters {
-	__u64 seen;    /* drops (reason not CONSUMED/NOT_DROPPED_YET) */
-	__u64 emitted; /* events written to the ring buffer */
-	__u64 lost;    /* ring buffer had no room */
-	__u64 no_header; /* skb had neither MAC nor network header */
+	__u64 seen;               /* drops (reason not CONSUMED/NOT_DROPPED_YET) */
+	__u64 reason_rejected;    /* --reason / --reason-excluded */
+	__u64 netns_rejected;     /* --netns */
+	__u64 device_rejected;    /* --device / --device-excluded */
+	__u64 filtered;           /* the --filter expression said no */
+	__u64 no_header_filtered; /* a filter was set and the skb had no headers */
+	__u64 rate_limited;       /* --max-events-per-second */
+	__u64 lost;               /* ring buffer had no room */
+	__u64 emitted;            /* events written to the ring buffer */
+	__u64 no_header;          /* emitted events whose skb had no headers */
+	/* token bucket state of this CPU (not a count) */
+	__u64 rate_credit_ns;
+	__u64 rate_last_ns;
 };
 
 #endif /* DROPWATCH_H */

@@ -6,9 +6,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "cli/help.h"
+#include "cli/resolve.h"
+#include "compiler/pipeline.h"
 #include "dropwatch.h"
 #include "probe/drop_reasons.h"
 #include "probe/event.h"
@@ -41,6 +44,24 @@ const char* kFooter = R"(EXAMPLES
       The next ten drops, without stacks (cheaper: ~5 us less per event).
   dropwatch --duration 60 --snaplen 128 > drops.ndjson
       One minute of drops, 128 bytes of each packet.
+  dropwatch --filter 'src net 10.0.0.0/8 and tcp dst port 3306'
+      Only drops of MySQL traffic from 10/8: tested in the kernel, nothing
+      else reaches userspace.
+  dropwatch --device eth0 --output json | jq .reason
+      Drops on eth0 of dropwatch's own network namespace.
+  dropwatch --netns /run/netns/blue --device eth0 --reason NO_SOCKET,NETFILTER_DROP
+      Two reasons, on eth0 inside namespace "blue".
+  dropwatch --max-events-per-second 1000 --no-stack
+      At most 1000 events a second; the rest are counted as suppressed.
+
+FILTERS
+  --filter takes tcpdump's language (see dropfilter --help and
+  docs/filter-language.md). Frames with a MAC header on an Ethernet-like
+  device are filtered from the MAC header; packets with only a network header
+  (locally generated, tunnels) from the IP header, where link-level primitives
+  such as "ether host" or "vlan" are false. With a filter, a drop with neither
+  header is counted, never shown. Gates run in the kernel, cheapest first:
+  reason, namespace, device, filter, rate limit.
 
 OUTPUT
   Events go to stdout: NDJSON (one object per line, huatuo dropwatch field
@@ -52,7 +73,8 @@ EXIT STATUS
   0  stopped by --count, --duration, SIGINT or SIGTERM
   1  the probe could not start (not root, no BTF, no tracepoint), or events
      could not be written
-  2  invalid option or value
+  2  invalid option or value: a flag, a filter expression, a device, a drop
+     reason, a namespace
 
 Needs root (CAP_BPF, CAP_PERFMON) and a kernel with BTF (5.17+ for drop reasons).
 )";
@@ -108,6 +130,49 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->group("Stopping");
 
+  std::string filter_expr, devices, devices_excluded, netns_spec, reasons_allow, reasons_deny;
+  uint32_t max_eps = 0;
+  bool list_reasons = false;
+  app.add_option("-f,--filter", filter_expr,
+                 "Only drops whose packet matches this tcpdump expression, tested in the "
+                 "kernel. Default: every drop")
+      ->type_name("EXPR")
+      ->group("Filtering");
+  auto* dev_opt = app.add_option("--device", devices,
+                                 "Only drops on these devices (comma-separated names, in the "
+                                 "--netns namespace); drops without a device are dropped")
+                      ->type_name("LIST")
+                      ->group("Filtering");
+  app.add_option("--device-excluded", devices_excluded,
+                 "Not drops on these devices; drops without a device pass")
+      ->type_name("LIST")
+      ->excludes(dev_opt)
+      ->group("Filtering");
+  app.add_option("--netns", netns_spec,
+                 "Only drops in this network namespace: an inode, /proc/PID/ns/net, "
+                 "/run/netns/NAME or NAME. Device names are looked up there. Default: "
+                 "every namespace; devices in dropwatch's own")
+      ->type_name("NS")
+      ->group("Filtering");
+  auto* reason_opt = app.add_option("--reason", reasons_allow,
+                                    "Only these drop reasons (comma-separated, as --list-reasons "
+                                    "prints them)")
+                         ->type_name("LIST")
+                         ->group("Filtering");
+  app.add_option("--reason-excluded", reasons_deny, "Not these drop reasons")
+      ->type_name("LIST")
+      ->excludes(reason_opt)
+      ->group("Filtering");
+  app.add_option("--max-events-per-second", max_eps,
+                 "At most N events a second (a token bucket per CPU, each with its share); "
+                 "suppressed drops are counted. Default: 0, no limit")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber)
+      ->group("Filtering");
+  app.add_flag("--list-reasons", list_reasons,
+               "Print this kernel's drop reasons (from its BTF) and exit")
+      ->group("Filtering");
+
   app.add_option("--ringbuf-size", ringbuf_mib,
                  "Ring buffer size in MiB, a power of two from 1 to 1024; events that find "
                  "it full are counted as lost. Default: 8")
@@ -143,8 +208,59 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dropwatch: %s\n", reasons.error().message.c_str());
     return kExitRuntime;
   }
+  if (list_reasons) {
+    for (const auto& [code, name] : reasons->all())
+      std::printf("%-32s %u %s\n", name.c_str(), code, reasons->subsystem(code).c_str());
+    return kExitOk;
+  }
 
   dw::ProbeOptions opts;
+  // The filter, compiled twice: for frames from the MAC header, and for
+  // packets from the IP header, where link-level primitives are false.
+  std::optional<dw::filter::FrontEnd> link_fe, net_fe;
+  dw::filter::Dag reject_all;
+  reject_all.root = dw::filter::Dag::kReject;
+  if (!filter_expr.empty()) {
+    auto fe = dw::filter::compile_front(filter_expr, {dw::filter::LinkType::Ethernet});
+    if (!fe) {
+      std::fputs(fe.error().render(filter_expr).c_str(), stderr);
+      return kExitUsage;
+    }
+    link_fe = std::move(*fe);
+    dw::filter::LowerOptions net_opts{dw::filter::LinkType::RawIp};
+    net_opts.link_primitives_false = true;
+    auto nfe = dw::filter::compile_front(filter_expr, net_opts);
+    if (nfe) net_fe = std::move(*nfe);  // else: nothing at network level can match
+    opts.link_filter = &link_fe->dag;
+    opts.net_filter = net_fe ? &net_fe->dag : &reject_all;
+  }
+  auto ns = dw::cli::resolve_netns(netns_spec);
+  if (!ns) {
+    std::fprintf(stderr, "dropwatch: %s\n", ns.error().message.c_str());
+    return kExitUsage;
+  }
+  if (!netns_spec.empty()) opts.netns = ns->inode;
+  if (!devices.empty() || !devices_excluded.empty()) {
+    auto keys = dw::cli::resolve_devices(devices.empty() ? devices_excluded : devices, *ns);
+    if (!keys) {
+      std::fprintf(stderr, "dropwatch: %s\n", keys.error().message.c_str());
+      return kExitUsage;
+    }
+    opts.devices = *keys;
+    opts.device_mode = devices.empty() ? dw::ListMode::kDeny : dw::ListMode::kAllow;
+  }
+  if (!reasons_allow.empty() || !reasons_deny.empty()) {
+    auto codes = dw::cli::resolve_reasons(reasons_allow.empty() ? reasons_deny : reasons_allow,
+                                          *reasons);
+    if (!codes) {
+      std::fprintf(stderr, "dropwatch: %s\n", codes.error().message.c_str());
+      return kExitUsage;
+    }
+    opts.reasons = *codes;
+    opts.reason_mode = reasons_allow.empty() ? dw::ListMode::kDeny : dw::ListMode::kAllow;
+  }
+  opts.max_events_per_second = max_eps;
+
   opts.snaplen = snaplen;
   opts.stack = !no_stack;
   opts.ringbuf_bytes = ringbuf_mib << 20;
@@ -195,7 +311,21 @@ int main(int argc, char** argv) {
     written++;
   };
 
+  // Losses are shown as they happen, at most once a second.
+  auto next_report = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  dw::ProbeCounters reported;
   while (!g_stop && !output_failed) {
+    if (std::chrono::steady_clock::now() >= next_report) {
+      dw::ProbeCounters c = (*probe)->counters();
+      uint64_t lost = c.lost - reported.lost, limited = c.rate_limited - reported.rate_limited;
+      if (lost || limited)
+        std::fprintf(stderr,
+                     "dropwatch: last second: %llu events lost (ring buffer full), %llu "
+                     "suppressed by --max-events-per-second\n",
+                     (unsigned long long)lost, (unsigned long long)limited);
+      reported = c;
+      next_report += std::chrono::seconds(1);
+    }
     auto n = (*probe)->poll(100, on_record);
     if (!n) {
       std::fprintf(stderr, "dropwatch: %s\n", n.error().message.c_str());
@@ -217,11 +347,19 @@ int main(int argc, char** argv) {
 
   dw::ProbeCounters c = (*probe)->counters();
   probe->reset();  // detach before the summary: nothing runs past this point
+  auto u = [](uint64_t v) { return (unsigned long long)v; };
   std::fprintf(stderr,
                "dropwatch: %llu drops seen by the probe, %llu events emitted, %llu lost, "
                "%llu written\n",
-               (unsigned long long)c.seen, (unsigned long long)c.emitted,
-               (unsigned long long)c.lost, (unsigned long long)written);
+               u(c.seen), u(c.emitted), u(c.lost), u(written));
+  uint64_t gated = c.reason_rejected + c.netns_rejected + c.device_rejected + c.filtered +
+                   c.no_header_filtered + c.rate_limited;
+  if (gated)
+    std::fprintf(stderr,
+                 "dropwatch: not shown: %llu by reason, %llu by namespace, %llu by device, %llu "
+                 "by the filter, %llu without headers under a filter, %llu rate-limited\n",
+                 u(c.reason_rejected), u(c.netns_rejected), u(c.device_rejected), u(c.filtered),
+                 u(c.no_header_filtered), u(c.rate_limited));
   if (malformed) std::fprintf(stderr, "dropwatch: %llu malformed records skipped\n",
                               (unsigned long long)malformed);
   return output_failed ? kExitRuntime : kExitOk;

@@ -706,8 +706,10 @@ class Lowering {
     const Qual& q = n.qual;
     if (!((q.addr == Addr::Host || q.addr == Addr::Default) && q.proto == Proto::Link))
       return fail(n.range, "ethernet address used in non-ether expression");
-    if (linktype_ != Dlt::Ethernet)
+    if (linktype_ != Dlt::Ethernet) {
+      if (opts_.link_primitives_false) return ir::truth(false);
       return fail(n.range, "ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel");
+    }
     uint8_t mac[6];
     if (!parse_mac(n.text, mac)) return fail(n.range, "bogus ethernet address " + n.text);
     PredPtr tmp = prevlinkhdr_check();
@@ -988,7 +990,10 @@ class Lowering {
     switch (n.proto) {
       case Proto::Default:
       case Proto::Link:
-        if (linktype_ != Dlt::Ethernet) return fail(n.range, "not a broadcast link");
+        if (linktype_ != Dlt::Ethernet) {
+          if (opts_.link_primitives_false) return ir::truth(false);
+          return fail(n.range, "not a broadcast link");
+        }
         return ir::all(prevlinkhdr_check(), ehostop(kBroadcast, Dir::Dst));
       case Proto::Ip: {
         if (opts_.netmask == 0xffffffff)
@@ -1019,13 +1024,16 @@ class Lowering {
       }
       default: break;
     }
+    if (opts_.link_primitives_false) return ir::truth(false);
     return fail(n.range, "link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel");
   }
 
   PredPtr vlan(const Node& n) {
     if (label_stack_depth_ > 0) return fail(n.range, "no VLAN match after MPLS");
-    if (linktype_ != Dlt::Ethernet)
+    if (linktype_ != Dlt::Ethernet) {
+      if (opts_.link_primitives_false) return ir::truth(false);
       return fail(n.range, std::string("no VLAN support for ") + link_description());
+    }
     PredPtr b0 = linktype(kEth8021Q);
     b0 = ir::any(b0, linktype(kEth8021AD));
     b0 = ir::any(b0, linktype(kEthQinQ));
@@ -1049,6 +1057,7 @@ class Lowering {
     } else if (linktype_ == Dlt::Ppp) {
       b0 = linktype(kPppMplsUcast);
     } else {
+      if (opts_.link_primitives_false) return ir::truth(false);
       return fail(n.range, std::string("no MPLS support for ") + link_description());
     }
     if (n.has_num) {
@@ -1082,8 +1091,10 @@ class Lowering {
   }
 
   PredPtr llc(const Node& n) {
-    if (linktype_ != Dlt::Ethernet)
+    if (linktype_ != Dlt::Ethernet) {
+      if (opts_.link_primitives_false) return ir::truth(false);
       return fail(n.range, std::string("'llc' not supported for ") + link_description());
+    }
     auto llc_base = [&] {
       PredPtr b0 = not_8023();
       return ir::all(b0, ir::negate(cmp(Rel::Llc, 0, 2, 0xffff)));

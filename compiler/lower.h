@@ -20,6 +20,10 @@ struct LowerOptions {
   // index are not in a saved packet, so inbound, outbound and ifindex are
   // refused, as libpcap refuses them for savefiles.
   bool savefile = true;
+  // dropwatch's network-level entry: packets without a link header, where
+  // link-level primitives (ether host, broadcast, vlan, mpls, llc) are false
+  // instead of errors.
+  bool link_primitives_false = false;
 };
 
 struct Lowered {

@@ -76,10 +76,9 @@ bool EventDecoder::decode(std::span<const uint8_t> record, DropEvent& ev) const 
   ev.packet.assign(body, body + h.capture_len);
   ev.link_level = h.origin == DW_ORIGIN_MAC;
   if (h.origin != DW_ORIGIN_NONE) {
-    std::optional<std::pair<uint16_t, uint16_t>> vlan;
-    if (h.flags & DW_EV_VLAN) vlan = std::make_pair(h.vlan_tci, ntohs(h.vlan_proto));
-    ev.layers = decode_packet(ev.packet, ev.link_level ? LinkLevel::kEthernet : LinkLevel::kRawIp,
-                              ev.link_level ? vlan : std::nullopt);
+    ev.layers = decode_packet(ev.packet, ev.link_level ? LinkLevel::kEthernet : LinkLevel::kRawIp);
+    // The probe wrote an offloaded tag into the frame; say where it came from.
+    if ((h.flags & DW_EV_VLAN) && !ev.layers.vlans.empty()) ev.layers.vlans[0].offloaded = true;
   }
 
   std::vector<uint64_t> frames(h.stack_bytes / 8);

@@ -9,10 +9,16 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <vector>
 
+#include "compiler/codegen.h"
+#include "compiler/dag.h"
 #include "dropwatch.h"
 #include "dropwatch.skel.h"
+
+extern const unsigned char dw_bc_dropwatch[];
+extern const unsigned long dw_bc_dropwatch_size;
 
 namespace dw {
 namespace {
@@ -47,6 +53,7 @@ struct SkelDeleter {
 }  // namespace
 
 struct Probe::State {
+  std::vector<uint8_t> elf;  // libbpf reads it until the object is loaded
   std::unique_ptr<dropwatch_bpf, SkelDeleter> skel;
   bpf_link* link = nullptr;
   ring_buffer* rb = nullptr;
@@ -70,13 +77,23 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& opts) {
   if (!exists("/sys/kernel/btf/vmlinux"))
     return fail("the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): dropwatch needs a "
                 "kernel built with CONFIG_DEBUG_INFO_BTF=y");
+  // Link the filter (or an accept-all one) into the probe's bitcode.
+  filter::Dag accept_all;
+  std::vector<filter::FilterDef> defs = {
+      {"dw_filter_link", opts.link_filter ? opts.link_filter : &accept_all},
+      {"dw_filter_net", opts.net_filter ? opts.net_filter : &accept_all}};
+  filter::ObjectOptions oo;
+  oo.capacity = DW_SNAPLEN_MAX;
+  auto elf = filter::link_program(std::span<const uint8_t>(dw_bc_dropwatch, dw_bc_dropwatch_size),
+                                  defs, oo);
+  if (!elf) return fail("cannot build the probe: " + elf.error().message);
   bool btf = opts.attach != AttachMode::kTracepoint;
-  auto st = try_start(opts, btf);
+  auto st = try_start(opts, btf, *elf);
   // Fall back to the classic tracepoint when the BTF one cannot be used,
   // unless the mode was asked for explicitly or the failure was a permission.
   if (!st && opts.attach == AttachMode::kAuto && st.error().code != EPERM &&
       st.error().code != EACCES) {
-    auto tp = try_start(opts, false);
+    auto tp = try_start(opts, false, *elf);
     if (!tp)
       return fail(st.error().message + "; the classic tracepoint failed too: " +
                   tp.error().message);
@@ -95,24 +112,57 @@ int Probe::on_record(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-Result<std::unique_ptr<Probe::State>> Probe::try_start(const ProbeOptions& o, bool btf) {
+Result<std::unique_ptr<Probe::State>> Probe::try_start(const ProbeOptions& o, bool btf,
+                                                      const std::vector<uint8_t>& elf) {
   if (!btf && !exists("/sys/kernel/tracing/events/skb/kfree_skb") &&
       !exists("/sys/kernel/debug/tracing/events/skb/kfree_skb"))
     return fail("tracefs is not mounted, so the skb:kfree_skb tracepoint cannot be found: "
                 "mount -t tracefs nodev /sys/kernel/tracing");
   auto st = std::make_unique<State>();
-  st->skel.reset(dropwatch_bpf__open());
-  if (!st->skel) return fail("cannot open the BPF object: " + errno_text(errno), errno);
-  dropwatch_bpf* sk = st->skel.get();
+  st->elf = elf;
+  // The skeleton gives typed access; the object it opens is ours, linked
+  // with the filter, instead of the stub object it was generated from.
+  auto* raw = static_cast<dropwatch_bpf*>(calloc(1, sizeof(dropwatch_bpf)));
+  if (!raw) return fail("out of memory");
+  st->skel.reset(raw);
+  if (int err = dropwatch_bpf__create_skeleton(raw))
+    return fail("cannot set up the BPF skeleton: " + errno_text(err), -err);
+  raw->skeleton->data = st->elf.data();
+  raw->skeleton->data_sz = st->elf.size();
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  if (int err = bpf_object__open_skeleton(raw->skeleton, &open_opts))
+    return fail("cannot open the BPF object: " + errno_text(err), -err);
+  dropwatch_bpf* sk = raw;
   sk->rodata->cfg_snaplen = o.snaplen;
   sk->rodata->cfg_stack = o.stack ? 1 : 0;
   sk->rodata->cfg_wakeup_bytes = o.ringbuf_bytes / 4;
+  sk->rodata->cfg_filter = o.link_filter || o.net_filter ? 1 : 0;
+  sk->rodata->cfg_reason_mode = uint8_t(o.reason_mode);
+  sk->rodata->cfg_device_mode = uint8_t(o.device_mode);
+  sk->rodata->cfg_netns = o.netns;
+  if (o.max_events_per_second) {
+    // Each CPU gets its share of the rate (no shared state on the hot
+    // path), and a burst of one second's share.
+    uint64_t ncpus = std::max(1, libbpf_num_possible_cpus());
+    uint64_t interval = 1000000000ull * ncpus / o.max_events_per_second;
+    sk->rodata->cfg_rate_interval_ns = std::max<uint64_t>(interval, 1);
+    sk->rodata->cfg_rate_burst_ns = std::max<uint64_t>(interval, 1000000000ull);
+  }
   if (int err = bpf_map__set_max_entries(sk->maps.events, o.ringbuf_bytes))
     return fail("invalid ring buffer size " + std::to_string(o.ringbuf_bytes) + ": " +
                 errno_text(err));
   st->prog = btf ? sk->progs.dw_kfree_skb_btf : sk->progs.dw_kfree_skb_tp;
   bpf_program__set_autoload(btf ? sk->progs.dw_kfree_skb_tp : sk->progs.dw_kfree_skb_btf, false);
   if (int err = dropwatch_bpf__load(sk)) return fail(load_error(err), err < 0 ? -err : err);
+  uint8_t one = 1;
+  for (uint32_t r : o.reasons)
+    if (bpf_map_update_elem(bpf_map__fd(sk->maps.reasons), &r, &one, BPF_ANY))
+      return fail("cannot fill the reason map: " + errno_text(errno), errno);
+  for (const DeviceKey& d : o.devices) {
+    dw_dev_key k{d.netns, d.ifindex};
+    if (bpf_map_update_elem(bpf_map__fd(sk->maps.devices), &k, &one, BPF_ANY))
+      return fail("cannot fill the device map: " + errno_text(errno), errno);
+  }
   st->link = bpf_program__attach(st->prog);
   if (!st->link) {
     int err = errno;
@@ -144,8 +194,14 @@ ProbeCounters Probe::counters() const {
   if (bpf_map_lookup_elem(bpf_map__fd(s_->skel->maps.counters), &key, per_cpu.data())) return c;
   for (const dw_counters& v : per_cpu) {
     c.seen += v.seen;
-    c.emitted += v.emitted;
+    c.reason_rejected += v.reason_rejected;
+    c.netns_rejected += v.netns_rejected;
+    c.device_rejected += v.device_rejected;
+    c.filtered += v.filtered;
+    c.no_header_filtered += v.no_header_filtered;
+    c.rate_limited += v.rate_limited;
     c.lost += v.lost;
+    c.emitted += v.emitted;
     c.no_header += v.no_header;
   }
   return c;

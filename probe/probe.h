@@ -8,12 +8,23 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "probe/result.h"
 
 namespace dw {
+namespace filter {
+struct Dag;
+}  // namespace filter
 
 enum class AttachMode { kAuto, kBtf, kTracepoint };
+
+enum class ListMode : uint8_t { kOff = 0, kAllow = 1, kDeny = 2 };
+
+struct DeviceKey {
+  uint32_t netns;
+  uint32_t ifindex;
+};
 
 struct ProbeOptions {
   uint32_t snaplen = 256;
@@ -21,10 +32,22 @@ struct ProbeOptions {
   uint32_t ringbuf_bytes = 8u << 20;
   AttachMode attach = AttachMode::kAuto;
   bool verbose = false;  // libbpf's log, verifier output included
+  // The compiled filter's two entry points; both null: no filter.
+  const filter::Dag* link_filter = nullptr;  // frames from the MAC header
+  const filter::Dag* net_filter = nullptr;   // packets from the IP header
+  ListMode reason_mode = ListMode::kOff;
+  std::vector<uint32_t> reasons;
+  ListMode device_mode = ListMode::kOff;
+  std::vector<DeviceKey> devices;
+  uint32_t netns = 0;                 // 0: every namespace
+  uint32_t max_events_per_second = 0;  // 0: no limit
 };
 
+// Sums over CPUs of bpf/dropwatch.h's struct dw_counters.
 struct ProbeCounters {
-  uint64_t seen = 0, emitted = 0, lost = 0, no_header = 0;
+  uint64_t seen = 0, reason_rejected = 0, netns_rejected = 0, device_rejected = 0,
+           filtered = 0, no_header_filtered = 0, rate_limited = 0, lost = 0, emitted = 0,
+           no_header = 0;
 };
 
 class Probe {
@@ -49,7 +72,8 @@ class Probe {
  private:
   struct State;
   explicit Probe(std::unique_ptr<State> s);
-  static Result<std::unique_ptr<State>> try_start(const ProbeOptions& o, bool btf);
+  static Result<std::unique_ptr<State>> try_start(const ProbeOptions& o, bool btf,
+                                                  const std::vector<uint8_t>& elf);
   static int on_record(void* ctx, void* data, size_t size);
   std::unique_ptr<State> s_;
   std::string attach_point_;
