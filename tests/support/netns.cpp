@@ -1,6 +1,9 @@
 #include "tests/support/netns.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -127,6 +130,38 @@ int send_udp(const std::string& addr, uint16_t port, const std::string& payload)
   ssize_t n = sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
   close(fd);
   return n == ssize_t(payload.size()) ? 0 : 3;
+}
+
+int send_icmp_echo(const std::string& addr) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  if (inet_pton(AF_INET, addr.c_str(), &to.sin_addr) != 1) return 1;
+  int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+  if (fd < 0) return 2;
+  // type 8 code 0, checksum over the 8-byte header with id 0x4444, seq 1
+  uint8_t pkt[8] = {8, 0, 0, 0, 0x44, 0x44, 0, 1};
+  uint32_t sum = 0;
+  for (int i = 0; i < 8; i += 2) sum += pkt[i] << 8 | pkt[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t ck = ~sum;
+  pkt[2] = ck >> 8;
+  pkt[3] = ck & 0xff;
+  ssize_t n = sendto(fd, pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  close(fd);
+  return n == sizeof(pkt) ? 0 : 3;
+}
+
+int send_frame(const std::string& ifname, const std::vector<uint8_t>& frame) {
+  int fd = socket(AF_PACKET, SOCK_RAW, 0);
+  if (fd < 0) return 1;
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = if_nametoindex(ifname.c_str());
+  to.sll_halen = 6;
+  std::memcpy(to.sll_addr, frame.data(), 6);
+  ssize_t n = sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  close(fd);
+  return n == ssize_t(frame.size()) ? 0 : 2;
 }
 
 }  // namespace dw::test

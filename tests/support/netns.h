@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace dw::test {
 
@@ -61,6 +62,12 @@ int run_in_netns(const std::string& name, const std::string& comm, const std::fu
 int send_tcp_syn(const std::string& addr, uint16_t port);
 // Sends one UDP datagram to addr:port; returns 0 if sent.
 int send_udp(const std::string& addr, uint16_t port, const std::string& payload = "dropwatch");
+
+// Sends one ICMP echo request to an IPv4 address (raw socket); 0 if sent.
+int send_icmp_echo(const std::string& addr);
+
+// Sends raw bytes as one frame out of device `ifname` (AF_PACKET); 0 if sent.
+int send_frame(const std::string& ifname, const std::vector<uint8_t>& frame);
 
 uint32_t netns_inode(const std::string& path);
 
