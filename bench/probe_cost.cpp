@@ -24,7 +24,10 @@
 #include <vector>
 
 #include "empty.skel.h"
+#include "compiler/pipeline.h"
 #include "probe/probe.h"
+
+#include <optional>
 
 namespace {
 
@@ -73,10 +76,26 @@ Row measure(const std::string& name, int prog_fd, uint64_t packets) {
   return r;
 }
 
-Row measure_dropwatch(const std::string& name, bool stack, uint64_t packets) {
+Row measure_dropwatch(const std::string& name, bool stack, uint64_t packets,
+                      const std::string& filter = "") {
   dw::ProbeOptions o;
   o.stack = stack;
   o.attach = dw::AttachMode::kBtf;
+  std::optional<dw::filter::FrontEnd> link, net;
+  if (!filter.empty()) {
+    auto fe = dw::filter::compile_front(filter, {dw::filter::LinkType::Ethernet});
+    dw::filter::LowerOptions no{dw::filter::LinkType::RawIp};
+    no.link_primitives_false = true;
+    auto fn = dw::filter::compile_front(filter, no);
+    if (!fe || !fn) {
+      std::fprintf(stderr, "dw_probe_cost: bad filter %s\n", filter.c_str());
+      std::exit(1);
+    }
+    link = std::move(*fe);
+    net = std::move(*fn);
+    o.link_filter = &link->dag;
+    o.net_filter = &net->dag;
+  }
   auto p = dw::Probe::start(o);
   if (!p) {
     std::fprintf(stderr, "dw_probe_cost: %s\n", p.error().message.c_str());
@@ -146,8 +165,14 @@ int main(int argc, char** argv) {
     rows.push_back(measure("empty program", bpf_program__fd(e->progs.dw_empty), packets));
     empty_bpf__destroy(e);
   }
-  rows.push_back(measure_dropwatch("dropwatch, no stack", false, packets));
-  rows.push_back(measure_dropwatch("dropwatch, stack", true, packets));
+  // The storm is UDP to port 9 on loopback: these filters reject all of it,
+  // or accept all of it, after the same header copy.
+  rows.push_back(measure_dropwatch("dropwatch, filter rejects every drop (`tcp port 3306`)", false,
+                                   packets, "tcp port 3306"));
+  rows.push_back(measure_dropwatch("dropwatch, filter accepts every drop (`udp dst port 9`), no stack",
+                                   false, packets, "udp dst port 9"));
+  rows.push_back(measure_dropwatch("dropwatch, no filter, no stack", false, packets));
+  rows.push_back(measure_dropwatch("dropwatch, no filter, stack", true, packets));
 
   double base_ns = rows[1].ns_per_run, base_pps = rows[0].storm_pps;
   std::printf("| probe | ns/run | × empty | runs | storm pkt/s | × no probe | events | lost |\n");
