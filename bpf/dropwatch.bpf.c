@@ -129,6 +129,18 @@ static __always_inline bool rate_allows(struct dw_counters *cnt)
 	return true;
 }
 
+static __always_inline void read_dev_key(struct dw_dev_key *dk, struct net_device *dev,
+					 struct sock *sk, const bool btf)
+{
+	if (dev) {
+		dk->ifindex = DW_READ(btf, dev->ifindex, dev, ifindex);
+		dk->netns = DW_READ(btf, dev->nd_net.net->ns.inum, dev, nd_net.net, ns.inum);
+	} else if (sk) {
+		dk->netns = DW_READ(btf, sk->__sk_common.skc_net.net->ns.inum, sk,
+				    __sk_common.skc_net.net, ns.inum);
+	}
+}
+
 static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 location,
 				       __u32 reason, struct sock *rx_sk, const bool btf)
 {
@@ -149,18 +161,17 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		return 0;
 	}
 
-	/* 2. namespace and device */
+	/* 2. namespace and device: the namespace only when a gate needs it
+	 * here (a pointer chase), else after the filter */
 	struct net_device *dev = DW_READ(btf, skb->dev, skb, dev);
 	struct sock *sk = DW_READ(btf, skb->sk, skb, sk);
 	if (!sk)
 		sk = rx_sk;
 	struct dw_dev_key dk = {};
-	if (dev) {
-		dk.ifindex = DW_READ(btf, dev->ifindex, dev, ifindex);
-		dk.netns = DW_READ(btf, dev->nd_net.net->ns.inum, dev, nd_net.net, ns.inum);
-	} else if (sk) {
-		dk.netns = DW_READ(btf, sk->__sk_common.skc_net.net->ns.inum, sk,
-				   __sk_common.skc_net.net, ns.inum);
+	bool have_netns = false;
+	if (cfg_netns || cfg_device_mode != DW_LIST_OFF) {
+		read_dev_key(&dk, dev, sk, btf);
+		have_netns = true;
 	}
 	if (cfg_netns && dk.netns != cfg_netns) {
 		cnt->netns_rejected++;
@@ -182,9 +193,15 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	if (!s)
 		return 0;
 	struct dw_event *e = (struct dw_event *)s->bytes;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ifindex = dk.ifindex;
-	e->netns = dk.netns;
+	/* Only the capture fields are set before the filter; the rest of the
+	 * header is cleared once the drop is kept (5.). */
+	e->origin = DW_ORIGIN_NONE;
+	e->net_offset = 0;
+	e->flags = 0;
+	e->wire_len = 0;
+	e->vlan_tci = 0;
+	e->vlan_proto = 0;
+	e->capture_len = 0;
 	e->skb_len = DW_READ(btf, skb->len, skb, len);
 	e->protocol = DW_READ(btf, skb->protocol, skb, protocol);
 	__u64 head = (__u64)DW_READ(btf, skb->head, skb, head);
@@ -272,6 +289,18 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	}
 
 	/* 5. the rest of the event */
+	if (!have_netns)
+		read_dev_key(&dk, dev, sk, btf);
+	e->ifindex = dk.ifindex;
+	e->netns = dk.netns;
+	e->dev_type = 0;
+	e->dev_flags = 0;
+	e->operstate = 0;
+	e->sk_state = 0;
+	e->sk_protocol = 0;
+	e->stack_bytes = 0;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	__builtin_memset(e->ifname, 0, sizeof(e->ifname));
 	e->ts_boot_ns = bpf_ktime_get_boot_ns();
 	e->location = location;
 	e->reason = reason;
