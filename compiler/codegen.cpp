@@ -1,6 +1,7 @@
 #include "compiler/codegen.h"
 
 #include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/IR/DIBuilder.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
@@ -131,6 +132,42 @@ class DagEmitter {
   std::vector<int> work_;
 };
 
+// Debug info for a filter function, from which the BPF backend writes its
+// BTF: `int NAME(struct dw_filter_buf *data, u32 caplen, u32 wirelen)`. A
+// global BPF function needs it: the verifier checks such a function once, on
+// its own, with `data` as memory of sizeof(struct dw_filter_buf) or NULL.
+void describe(Module& m, Function* fn, uint32_t capacity) {
+  if (!m.getModuleFlag("Debug Info Version"))
+    m.addModuleFlag(Module::Warning, "Debug Info Version", DEBUG_METADATA_VERSION);
+  if (!m.getModuleFlag("Dwarf Version")) m.addModuleFlag(Module::Warning, "Dwarf Version", 5);
+  DIBuilder dib(m);
+  DIFile* file = dib.createFile("filter", "/");
+  DICompileUnit* cu = dib.createCompileUnit(dwarf::DW_LANG_C11, file, "dropfilter", true, "", 0);
+  DIBasicType* i32 = dib.createBasicType("int", 32, dwarf::DW_ATE_signed);
+  DIBasicType* u32 = dib.createBasicType("unsigned int", 32, dwarf::DW_ATE_unsigned);
+  DIBasicType* u8 = dib.createBasicType("unsigned char", 8, dwarf::DW_ATE_unsigned_char);
+  uint64_t bytes = uint64_t(capacity) + 8;  // loads are masked to capacity, up to 4 bytes wide
+  DICompositeType* arr =
+      dib.createArrayType(bytes * 8, 8, u8, dib.getOrCreateArray({dib.getOrCreateSubrange(0, bytes)}));
+  DIDerivedType* member = dib.createMemberType(cu, "bytes", file, 0, bytes * 8, 8, 0,
+                                               DINode::FlagZero, arr);
+  DICompositeType* buf = dib.createStructType(cu, "dw_filter_buf", file, 0, bytes * 8, 8,
+                                              DINode::FlagZero, nullptr,
+                                              dib.getOrCreateArray({member}));
+  DIDerivedType* ptr = dib.createPointerType(buf, 64);
+  DISubroutineType* type = dib.createSubroutineType(dib.getOrCreateTypeArray({i32, ptr, u32, u32}));
+  DISubprogram* sp = dib.createFunction(cu, fn->getName(), fn->getName(), file, 0, type, 0,
+                                        DINode::FlagPrototyped, DISubprogram::SPFlagDefinition);
+  fn->setSubprogram(sp);
+  const char* names[] = {"data", "caplen", "wirelen"};
+  DIType* types[] = {ptr, u32, u32};
+  for (unsigned i = 0; i < 3; i++)
+    dib.createParameterVariable(sp, names[i], i + 1, file, 0, types[i], true);
+  dib.finalize();
+}
+
+// The filter: one global, never inlined BPF function, so the same machine
+// code runs in `dropfilter --dump-bpf`, the test harness and the probe.
 Function* emit_filter(Module& m, const FilterDef& f, uint32_t capacity) {
   LLVMContext& c = m.getContext();
   FunctionType* ft = FunctionType::get(Type::getInt32Ty(c),
@@ -139,8 +176,11 @@ Function* emit_filter(Module& m, const FilterDef& f, uint32_t capacity) {
                                        false);
   Function* fn = m.getFunction(f.name);
   if (!fn) fn = Function::Create(ft, Function::ExternalLinkage, f.name, m);
+  fn->addFnAttr(Attribute::NoInline);
+  fn->addFnAttr(Attribute::NoUnwind);  // no .eh_frame in a BPF object
   IRBuilderBPF b(fn, capacity);
   DagEmitter(b, *f.dag).emit();
+  describe(m, fn, capacity);
   return fn;
 }
 
@@ -212,15 +252,12 @@ Expected<std::vector<uint8_t>> link_program(std::span<const uint8_t> bitcode,
   auto fm = std::make_unique<Module>("filters", ctx);
   fm->setTargetTriple(m.getTargetTriple());
   fm->setDataLayout(m.getDataLayout());
-  for (const FilterDef& f : filters) {
-    Function* fn = emit_filter(*fm, f, opts.capacity);
-    fn->addFnAttr(Attribute::AlwaysInline);
-  }
+  for (const FilterDef& f : filters) emit_filter(*fm, f, opts.capacity);
+  // Optimized on their own, exactly as compile_filters() does, then linked in
+  // as they are: global and never inlined, so no caller changes their code.
+  optimize(*fm, *tm);
   if (Linker::linkModules(m, std::move(fm)))
     return error({}, "internal error: linking the filter into the program failed");
-  // Internal after linking: inlined into each caller, no symbol left over.
-  for (const FilterDef& f : filters)
-    if (Function* fn = m.getFunction(f.name)) fn->setLinkage(GlobalValue::InternalLinkage);
   optimize(m, *tm);
   if (opts.llvm_ir) *opts.llvm_ir = dump(m);
   return emit_object(m, *tm);

@@ -2,6 +2,8 @@
 
 #include "compiler/ir.h"
 
+#include <llvm/IR/InlineAsm.h>
+
 namespace dw::filter {
 
 using namespace llvm;
@@ -24,6 +26,17 @@ IRBuilderBPF::IRBuilderBPF(Function* fn, uint32_t capacity)
   SetInsertPoint(accept_);
   CreateRet(getInt32(1));
   SetInsertPoint(entry);
+  // Keep every argument alive: an argument the filter does not read would
+  // let LLVM pass poison for it at call sites (dead-argument elimination),
+  // and the verifier refuses a call with an uninitialised register.
+  InlineAsm* keep = InlineAsm::get(
+      FunctionType::get(getVoidTy(), {data_->getType(), getInt32Ty(), getInt32Ty()}, false), "",
+      "r,r,r", /*hasSideEffects=*/true);
+  CreateCall(keep, {data_, caplen_, wirelen_})->setDoesNotThrow();
+  // As a global function the verifier lets `data` be NULL: rule it out first.
+  BasicBlock* body = BasicBlock::Create(c, "body", fn);
+  CreateCondBr(CreateIsNull(data_, "data.null"), reject_, body);
+  SetInsertPoint(body);
 }
 
 Value* IRBuilderBPF::packet_load(Value* base, uint32_t k, uint8_t size) {
