@@ -3,7 +3,11 @@
 // is linked into a program kept as LLVM bitcode (the drop probe, or the test
 // harness) and compiled by libLLVM's BPF backend into an ELF object in memory.
 // Linking happens on LLVM modules, before code generation: no instruction
-// splicing, and the filter is verified in the context of its caller.
+// splicing. The filter stays one global BPF function, optimized on its own
+// and never inlined, with BTF from generated debug info: the verifier checks
+// it once with `data` as a buffer of capacity + 8 bytes, and the same machine
+// code runs in the dump, the harness and the probe (tests/compiler/
+// same_code_test.cpp).
 #pragma once
 
 #include <cstdint>
@@ -30,8 +34,8 @@ struct ObjectOptions {
 Expected<std::vector<uint8_t>> compile_filters(const std::vector<FilterDef>& filters,
                                                const ObjectOptions& opts);
 
-// `bitcode` declares each filter; they are defined, linked in (internal,
-// always inlined), optimized, and the whole module compiled to BPF.
+// `bitcode` declares each filter; they are defined, optimized alone, linked
+// in, and the whole module compiled to BPF.
 Expected<std::vector<uint8_t>> link_program(std::span<const uint8_t> bitcode,
                                             const std::vector<FilterDef>& filters,
                                             const ObjectOptions& opts);
