@@ -37,3 +37,9 @@ dw_require_package(CLI11 libcli11-dev CONFIG)
 dw_require_package(GTest "googletest libgtest-dev")
 dw_require_package(benchmark libbenchmark-dev)
 dw_require_package(nlohmann_json nlohmann-json3-dev)
+
+# libLLVM 19, in process, for the filter compiler's code generation.
+find_package(LLVM CONFIG PATHS /usr/lib/llvm-19/lib/cmake/llvm NO_DEFAULT_PATH)
+if(NOT LLVM_FOUND OR NOT LLVM_VERSION_MAJOR EQUAL 19)
+  message(FATAL_ERROR "LLVM 19 not found: apt-get install llvm-19-dev (or run scripts/bootstrap)")
+endif()

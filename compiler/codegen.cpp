@@ -8,6 +8,7 @@
 #include <llvm/Linker/Linker.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Transforms/Utils/Mem2Reg.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
@@ -179,9 +180,29 @@ Function* emit_filter(Module& m, const FilterDef& f, uint32_t capacity) {
   fn->addFnAttr(Attribute::NoInline);
   fn->addFnAttr(Attribute::NoUnwind);  // no .eh_frame in a BPF object
   IRBuilderBPF b(fn, capacity);
-  DagEmitter(b, *f.dag).emit();
+  if (f.body)
+    f.body(b);
+  else
+    DagEmitter(b, *f.dag).emit();
   describe(m, fn, capacity);
   return fn;
+}
+
+void promote_only(Module& m) {
+  FunctionAnalysisManager fam;
+  LoopAnalysisManager lam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PassBuilder pb;
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  FunctionPassManager fpm;
+  fpm.addPass(PromotePass());
+  for (Function& f : m)
+    if (!f.isDeclaration()) fpm.run(f, fam);
 }
 
 void optimize(Module& m, TargetMachine& tm) {
@@ -231,7 +252,10 @@ Expected<std::vector<uint8_t>> compile_filters(const std::vector<FilterDef>& fil
   m.setTargetTriple(kTriple);
   m.setDataLayout(tm->createDataLayout());
   for (const FilterDef& f : filters) emit_filter(m, f, opts.capacity);
-  optimize(m, *tm);
+  if (opts.optimize_filters)
+    optimize(m, *tm);
+  else
+    promote_only(m);
   if (opts.llvm_ir) *opts.llvm_ir = dump(m);
   return emit_object(m, *tm);
 }
@@ -255,7 +279,10 @@ Expected<std::vector<uint8_t>> link_program(std::span<const uint8_t> bitcode,
   for (const FilterDef& f : filters) emit_filter(*fm, f, opts.capacity);
   // Optimized on their own, exactly as compile_filters() does, then linked in
   // as they are: global and never inlined, so no caller changes their code.
-  optimize(*fm, *tm);
+  if (opts.optimize_filters)
+    optimize(*fm, *tm);
+  else
+    promote_only(*fm);
   if (Linker::linkModules(m, std::move(fm)))
     return error({}, "internal error: linking the filter into the program failed");
   optimize(m, *tm);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,13 +21,22 @@
 
 namespace dw::filter {
 
+class IRBuilderBPF;
+
 struct FilterDef {
   std::string name;  // the symbol the program calls, e.g. "dw_filter_link"
   const Dag* dag;
+  // Instead of `dag`: a body written by the caller (bench/'s translator of
+  // libpcap's classic BPF, the baseline). The builder is at the function's
+  // entry; branch to its accept()/reject() blocks.
+  std::function<void(IRBuilderBPF&)> body = nullptr;
 };
 
 struct ObjectOptions {
   uint32_t capacity = 4096;  // bytes addressable behind `data`, power of two
+  // Optimize the filters with LLVM's O2 (ours); false: only keep values in
+  // registers (mem2reg), as a direct translator such as cbpfc produces.
+  bool optimize_filters = true;
   std::string* llvm_ir = nullptr;  // when set, receives the final module text
 };
 

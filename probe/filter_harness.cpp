@@ -16,8 +16,14 @@ extern const unsigned long dw_bc_filter_harness_size;
 namespace dw {
 
 Result<std::unique_ptr<FilterHarness>> FilterHarness::load(const filter::Dag& dag) {
-  std::vector<filter::FilterDef> defs = {{"dw_filter", &dag}};
+  return load(filter::FilterDef{"dw_filter", &dag});
+}
+
+Result<std::unique_ptr<FilterHarness>> FilterHarness::load(filter::FilterDef def, bool optimize) {
+  def.name = "dw_filter";
+  std::vector<filter::FilterDef> defs = {def};
   filter::ObjectOptions o;
+  o.optimize_filters = optimize;
   o.capacity = DW_HARNESS_CAPACITY;
   auto elf = filter::link_program(
       std::span<const uint8_t>(dw_bc_filter_harness, dw_bc_filter_harness_size), defs, o);
@@ -38,6 +44,7 @@ Result<std::unique_ptr<FilterHarness>> FilterHarness::load(const filter::Dag& da
                 msg, -err);
   }
   h->prog_fd_ = bpf_program__fd(prog);
+  h->x32_fd_ = bpf_program__fd(bpf_object__find_program_by_name(h->obj_, "dw_harness_x32"));
   h->map_fd_ = bpf_object__find_map_fd_by_name(h->obj_, "packet");
   bpf_prog_info info{};
   uint32_t len = sizeof(info);
@@ -47,6 +54,18 @@ Result<std::unique_ptr<FilterHarness>> FilterHarness::load(const filter::Dag& da
 
 FilterHarness::~FilterHarness() {
   if (obj_) bpf_object__close(obj_);
+}
+
+Result<double> FilterHarness::ns_per_call(std::span<const uint8_t> pkt, uint32_t wire_len,
+                                          uint32_t repeat) {
+  auto ok = run(pkt, wire_len);  // writes the packet map
+  if (!ok) return std::unexpected(ok.error());
+  uint8_t frame[64] = {};
+  LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .data_size_in = sizeof(frame),
+              .repeat = int(repeat));
+  if (bpf_prog_test_run_opts(x32_fd_, &t))
+    return fail(std::string("BPF_PROG_TEST_RUN failed: ") + std::strerror(errno));
+  return double(t.duration) / 32;
 }
 
 Result<bool> FilterHarness::run(std::span<const uint8_t> pkt, uint32_t wire_len, uint32_t repeat,

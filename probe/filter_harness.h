@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "compiler/codegen.h"
 #include "compiler/dag.h"
 #include "probe/result.h"
 
@@ -20,6 +21,9 @@ class FilterHarness {
   // Links `dag` into the harness and loads it; a verifier rejection is an
   // error carrying the verifier's log.
   static Result<std::unique_ptr<FilterHarness>> load(const filter::Dag& dag);
+  // A filter from FilterDef (its name is replaced by the harness's);
+  // optimize: ObjectOptions::optimize_filters.
+  static Result<std::unique_ptr<FilterHarness>> load(filter::FilterDef def, bool optimize = true);
   ~FilterHarness();
   FilterHarness(const FilterHarness&) = delete;
   FilterHarness& operator=(const FilterHarness&) = delete;
@@ -29,12 +33,16 @@ class FilterHarness {
   // the kernel's average duration in *ns_per_run.
   Result<bool> run(std::span<const uint8_t> pkt, uint32_t wire_len, uint32_t repeat = 1,
                    uint64_t* ns_per_run = nullptr);
+  // bench/: ns per filter call, from a program calling the filter 32 times
+  // per run (run `repeat` times), so test_run's own overhead is amortised.
+  Result<double> ns_per_call(std::span<const uint8_t> pkt, uint32_t wire_len, uint32_t repeat);
   uint32_t instruction_count() const { return insns_; }
 
  private:
   FilterHarness() = default;
   ::bpf_object* obj_ = nullptr;
   int prog_fd_ = -1;
+  int x32_fd_ = -1;
   int map_fd_ = -1;
   uint32_t insns_ = 0;
 };
