@@ -304,12 +304,22 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	e->ts_boot_ns = bpf_ktime_get_boot_ns();
 	e->location = location;
 	e->reason = reason;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
 	e->cpu = bpf_get_smp_processor_id();
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (btf) {
+		/* Straight from the task: direct loads cost a few ns, the
+		 * cgroup and comm helpers tens (measured, docs/performance.md). */
+		struct task_struct *task = bpf_get_current_task_btf();
+		e->pid = task->tgid;
+		e->tid = task->pid;
+		__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+		e->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	} else {
+		__u64 pid_tgid = bpf_get_current_pid_tgid();
+		e->pid = pid_tgid >> 32;
+		e->tid = (__u32)pid_tgid;
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	}
 	e->rx_ifindex = DW_READ(btf, skb->skb_iif, skb, skb_iif);
 	if (dev) {
 		e->dev_type = DW_READ(btf, dev->type, dev, type);
