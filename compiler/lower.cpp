@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -386,7 +387,7 @@ class Lowering {
       case Proto::Link: return fail(at_, std::string("link-layer modifier applied to ") + what);
       case Proto::Ip6: return fail(at_, "'ip6' modifier applied to ip host");
       case Proto::Atalk: return fail(at_, "AppleTalk host filtering not implemented");
-      case Proto::Decnet: return fail(at_, "DECnet host filtering is not supported by dropfilter");
+      case Proto::Decnet: return dnhostop(addr, dir);
       case Proto::Lat: return fail(at_, "LAT host filtering not implemented");
       case Proto::Sca: return fail(at_, "SCA host filtering not implemented");
       case Proto::Moprc: return fail(at_, "MOPRC host filtering not implemented");
@@ -397,6 +398,50 @@ class Lowering {
       default:
         return fail(at_, std::string("'") + proto_name(p) + "' modifier applied to " + what);
     }
+  }
+
+  // DECnet "area.node" (libpcap's __pcap_atodn).
+  static bool atodn(const std::string& s, uint32_t& addr) {
+    unsigned area, node;
+    if (std::sscanf(s.c_str(), "%u.%u", &area, &node) != 2) return false;
+    addr = ((area << 10) & 0176000) | (node & 01777);
+    return true;
+  }
+
+  // libpcap's gen_dnhostop(): the DECnet routing header comes in long and
+  // short forms, with or without a padding byte; each is tested, constants
+  // in the byte order libpcap's ntohs() gives them on a little-endian host.
+  PredPtr dnhostop(uint32_t addr, Dir dir) {
+    uint32_t lh, sh;
+    switch (dir) {
+      case Dir::Dst: sh = 1; lh = 7; break;
+      case Dir::Src: sh = 3; lh = 15; break;
+      case Dir::And: {
+        PredPtr b0 = dnhostop(addr, Dir::Src);
+        return ir::all(b0, dnhostop(addr, Dir::Dst));
+      }
+      case Dir::Default:
+      case Dir::Or: {
+        PredPtr b0 = dnhostop(addr, Dir::Src);
+        return ir::any(b0, dnhostop(addr, Dir::Dst));
+      }
+      default: return wlan_dir_error(dir);
+    }
+    auto swap16 = [](uint32_t v) { return ((v & 0xff) << 8) | ((v >> 8) & 0xff); };
+    uint32_t a = swap16(addr & 0xffff);
+    PredPtr b0 = linktype(kEthDn);
+    PredPtr tmp = mcmp(Rel::LinkPl, 2, 2, swap16(0x0681), swap16(0x07ff));
+    PredPtr b1 = ir::all(tmp, cmp(Rel::LinkPl, 2 + 1 + lh, 2, a));
+    tmp = mcmp(Rel::LinkPl, 2, 1, 0x06, 0x7);
+    PredPtr b2 = ir::all(tmp, cmp(Rel::LinkPl, 2 + lh, 2, a));
+    b1 = ir::any(b2, b1);
+    tmp = mcmp(Rel::LinkPl, 2, 2, swap16(0x0281), swap16(0x07ff));
+    b2 = ir::all(tmp, cmp(Rel::LinkPl, 2 + 1 + sh, 2, a));
+    b1 = ir::any(b2, b1);
+    tmp = mcmp(Rel::LinkPl, 2, 1, 0x02, 0x7);
+    b2 = ir::all(tmp, cmp(Rel::LinkPl, 2 + sh, 2, a));
+    b1 = ir::any(b2, b1);
+    return ir::all(b0, b1);
   }
 
   PredPtr hostop6(const uint8_t* addr, const uint8_t* mask, Dir dir, uint32_t src_off,
@@ -528,7 +573,7 @@ class Lowering {
   PredPtr ncode(const Node& n, bool has_text, uint32_t v) {
     const Qual& q = n.qual;
     int vlen = 32;
-    if (has_text) {
+    if (has_text && q.proto != Proto::Decnet) {
       vlen = names::atoin(n.text, v);
       if (vlen < 0) return fail(n.range, "invalid IPv4 address '" + n.text + "'");
     }
@@ -536,8 +581,10 @@ class Lowering {
       case Addr::Default:
       case Addr::Host:
       case Addr::Net: {
-        if (q.proto == Proto::Decnet)
-          return fail(n.range, "DECnet addresses are not supported by dropfilter");
+        if (q.proto == Proto::Decnet) {
+          if (has_text && !atodn(n.text, v)) return fail(n.range, "malformed decnet address '" + n.text + "'");
+          return host(v, 0, q.proto, q.dir, q.addr);
+        }
         if (q.proto == Proto::Link) return fail(n.range, "illegal link layer address");
         uint32_t mask = 0xffffffff;
         if (!has_text && q.addr == Addr::Net) {

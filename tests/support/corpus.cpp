@@ -167,6 +167,14 @@ std::vector<CorpusFrame> ethernet_corpus() {
   add(c, "atalk", eth(0x809b, Frame().zeros(20)));
   add(c, "aarp", eth(0x80f3, Frame().zeros(28)));
   add(c, "decnet", eth(0x6003, Frame().zeros(20)));
+  // DECnet routing headers: long form (flags 0x06 after a 2-byte length,
+  // destination node at payload 9, source at 17), optional pad byte 0x81, and
+  // short form (0x02), addressed to and from 1.2 = 0x0402 (little-endian).
+  add(c, "decnet-long", eth(0x6003, Frame().u16(0x1a00).u8(0x06).zeros(6).u16(0x0204).zeros(6)
+                                      .u16(0x0204).zeros(10)));
+  add(c, "decnet-short", eth(0x6003, Frame().u16(0x0800).u8(0x02).u16(0x0204).u16(0x0e00).zeros(10)));
+  add(c, "decnet-long-pad", eth(0x6003, Frame().u16(0x1b00).u8(0x81).u8(0x06).zeros(6).u16(0x0204)
+                                          .zeros(6).u16(0x0204).zeros(10)));
   add(c, "lat", eth(0x6004, Frame().zeros(20)));
   add(c, "mopdl", eth(0x6001, Frame().zeros(20)));
   add(c, "moprc", eth(0x6002, Frame().zeros(20)));
