@@ -17,6 +17,7 @@
 #include "probe/event.h"
 #include "probe/format.h"
 #include "probe/kallsyms.h"
+#include "probe/pcapng.h"
 #include "probe/probe.h"
 
 namespace {
@@ -53,6 +54,9 @@ const char* kFooter = R"(EXAMPLES
       Two reasons, on eth0 inside namespace "blue".
   dropwatch --max-events-per-second 1000 --no-stack
       At most 1000 events a second; the rest are counted as suppressed.
+  dropwatch -w drops.pcapng --filter 'tcp port 443'
+      Dropped HTTPS packets to a pcapng file; Wireshark shows each one's
+      reason, location and task as its packet comment.
 
 FILTERS
   --filter takes tcpdump's language (see dropfilter --help and
@@ -68,13 +72,19 @@ OUTPUT
   names, see docs/events.md) or text (a Retis-like header line, a tcpdump-style
   packet line, the stack). Messages and the exit summary go to stderr. Once the
   probe is attached dropwatch prints "dropwatch: watching ..." on stderr.
+  With -w FILE the captured packets go to FILE as pcapng instead (events are
+  printed too with --print): Ethernet frames and, for drops seen before or
+  without a MAC header, raw IP packets, each on an interface named after its
+  device, with nanosecond kernel timestamps, the wire length and a comment
+  "REASON at LOCATION comm COMM pid PID netns INODE". Drops without captured
+  bytes have no frame. A file that received no packet is removed.
 
 EXIT STATUS
   0  stopped by --count, --duration, SIGINT or SIGTERM
   1  the probe could not start (not root, no BTF, no tracepoint), or events
      could not be written
   2  invalid option or value: a flag, a filter expression, a device, a drop
-     reason, a namespace
+     reason, a namespace, a -w file that cannot be written
 
 Needs root (CAP_BPF, CAP_PERFMON) and a kernel with BTF (5.17+ for drop reasons).
 )";
@@ -117,6 +127,15 @@ int main(int argc, char** argv) {
                  "header), at most 4096. Default: 256")
       ->type_name("BYTES")
       ->check(CLI::Range(0u, static_cast<uint32_t>(DW_SNAPLEN_MAX)))
+      ->group("Output");
+  std::string write_path;
+  bool print = false;
+  app.add_option("-w,--write", write_path,
+                 "Write the dropped packets to FILE as pcapng (- for stdout) instead of "
+                 "printing events")
+      ->type_name("FILE")
+      ->group("Output");
+  app.add_flag("--print", print, "With -w, print the events too (as tcpdump --print)")
       ->group("Output");
   app.add_flag("--no-stack", no_stack, "Do not collect kernel stacks (each costs ~5 us in the kernel)")
       ->group("Output");
@@ -269,6 +288,22 @@ int main(int argc, char** argv) {
                                          : dw::AttachMode::kAuto;
   opts.verbose = verbose;
 
+  // Opened before attaching: an unwritable path stops us with nothing loaded.
+  std::optional<dw::PcapngWriter> pcap;
+  if (!write_path.empty()) {
+    if (write_path == "-" && print) {
+      std::fprintf(stderr, "dropwatch: -w - and --print would both write to stdout\n");
+      return kExitUsage;
+    }
+    auto w = dw::PcapngWriter::open(write_path, snaplen);
+    if (!w) {
+      std::fprintf(stderr, "dropwatch: %s\n", w.error().message.c_str());
+      return kExitUsage;
+    }
+    pcap.emplace(std::move(*w));
+  }
+  const bool print_events = !pcap || print;
+
   struct sigaction sa{};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
@@ -291,7 +326,7 @@ int main(int argc, char** argv) {
                (*probe)->attach_point().c_str());
 
   const bool json = output == "json";
-  uint64_t written = 0, malformed = 0;
+  uint64_t written = 0, malformed = 0, no_bytes = 0;
   bool output_failed = false;
   std::string buf;
   dw::DropEvent ev;
@@ -304,10 +339,18 @@ int main(int argc, char** argv) {
       malformed++;
       return;
     }
-    if (json)
-      dw::format_json(ev, buf);
-    else
-      dw::format_text(ev, buf);
+    if (pcap) {
+      if (ev.packet.empty())
+        no_bytes++;
+      else if (!pcap->write(ev))
+        output_failed = true;
+    }
+    if (print_events) {
+      if (json)
+        dw::format_json(ev, buf);
+      else
+        dw::format_text(ev, buf);
+    }
     written++;
   };
 
@@ -341,6 +384,12 @@ int main(int argc, char** argv) {
       }
       buf.clear();
     }
+    if (pcap && !output_failed && !pcap->flush()) output_failed = true;
+    if (output_failed) {
+      std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", write_path.c_str(),
+                   std::strerror(errno));
+      break;
+    }
     if (count && written >= count) break;
     if (duration > 0 && std::chrono::steady_clock::now() >= deadline) break;
   }
@@ -360,6 +409,18 @@ int main(int argc, char** argv) {
                  "by the filter, %llu without headers under a filter, %llu rate-limited\n",
                  u(c.reason_rejected), u(c.netns_rejected), u(c.device_rejected), u(c.filtered),
                  u(c.no_header_filtered), u(c.rate_limited));
+  if (pcap) {
+    uint64_t frames = pcap->packets();
+    if (!pcap->close() && !output_failed) {
+      std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", write_path.c_str(),
+                   std::strerror(errno));
+      output_failed = true;
+    }
+    std::fprintf(stderr, "dropwatch: %llu packets written to %s%s", u(frames),
+                 write_path.c_str(), frames || write_path == "-" ? "" : " (removed: empty)");
+    if (no_bytes) std::fprintf(stderr, ", %llu events without packet bytes left out", u(no_bytes));
+    std::fputc('\n', stderr);
+  }
   if (malformed) std::fprintf(stderr, "dropwatch: %llu malformed records skipped\n",
                               (unsigned long long)malformed);
   return output_failed ? kExitRuntime : kExitOk;

@@ -1,0 +1,144 @@
+// pcapng blocks as specified in draft-ietf-opsawg-pcapng, host byte order
+// (the byte-order magic tells readers which).
+#include "probe/pcapng.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace dw {
+namespace {
+
+constexpr uint32_t kSectionHeader = 0x0A0D0D0A, kInterface = 1, kEnhancedPacket = 6;
+constexpr uint16_t kOptEnd = 0, kOptComment = 1, kOptShbUserAppl = 4, kOptIfName = 2,
+                   kOptIfDescription = 3, kOptIfTsresol = 9;
+constexpr uint16_t kLinktypeEthernet = 1, kLinktypeRaw = 101;
+
+void put32(std::string& b, uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); }
+void put16(std::string& b, uint16_t v) { b.append(reinterpret_cast<const char*>(&v), 2); }
+void pad4(std::string& b) { b.append((4 - b.size() % 4) % 4, '\0'); }
+
+void option(std::string& b, uint16_t code, const void* data, size_t len) {
+  len = std::min<size_t>(len, 0xfffc);
+  put16(b, code);
+  put16(b, static_cast<uint16_t>(len));
+  b.append(static_cast<const char*>(data), len);
+  pad4(b);
+}
+void option(std::string& b, uint16_t code, const std::string& s) {
+  option(b, code, s.data(), s.size());
+}
+
+// Wraps a block body: type, total length, body, total length.
+std::string block(uint32_t type, std::string body) {
+  body.append("\0\0\0\0", 4);  // opt_endofopt
+  std::string b;
+  uint32_t total = static_cast<uint32_t>(body.size() + 12);
+  put32(b, type);
+  put32(b, total);
+  b += body;
+  put32(b, total);
+  return b;
+}
+
+}  // namespace
+
+std::string pcapng_comment(const DropEvent& ev) {
+  std::string c = ev.reason.empty() ? "reason " + std::to_string(ev.reason_code) : ev.reason;
+  if (!ev.location.empty()) c += " at " + ev.location;
+  if (!ev.comm.empty()) c += " comm " + ev.comm;
+  c += " pid " + std::to_string(ev.pid);
+  c += " netns " + std::to_string(ev.netns);
+  return c;
+}
+
+Result<PcapngWriter> PcapngWriter::open(const std::string& path, uint32_t snaplen) {
+  FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
+  if (!f) return fail("cannot write " + path + ": " + std::strerror(errno), errno);
+  PcapngWriter w(f, path, snaplen);
+  std::string body;
+  put32(body, 0x1A2B3C4D);  // byte-order magic
+  put16(body, 1);           // version 1.0
+  put16(body, 0);
+  put32(body, 0xffffffff);  // section length: not given
+  put32(body, 0xffffffff);
+  option(body, kOptShbUserAppl, std::string("dropwatch"));
+  if (!w.put(block(kSectionHeader, std::move(body))) || std::fflush(f) != 0) {
+    int err = errno;
+    w.close();
+    return fail("cannot write " + path + ": " + std::strerror(err), err);
+  }
+  return w;
+}
+
+PcapngWriter::PcapngWriter(PcapngWriter&& o) noexcept
+    : f_(std::exchange(o.f_, nullptr)),
+      path_(std::move(o.path_)),
+      snaplen_(o.snaplen_),
+      packets_(o.packets_),
+      interfaces_(std::move(o.interfaces_)) {}
+
+PcapngWriter::~PcapngWriter() { close(); }
+
+bool PcapngWriter::put(const std::string& b) {
+  return std::fwrite(b.data(), 1, b.size(), f_) == b.size();
+}
+
+uint32_t PcapngWriter::interface_for(const DropEvent& ev, uint16_t linktype) {
+  auto key = std::make_tuple(ev.netns, ev.ifindex, linktype);
+  auto it = interfaces_.find(key);
+  if (it != interfaces_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(interfaces_.size());
+  interfaces_.emplace(key, id);
+  std::string body;
+  put16(body, linktype);
+  put16(body, 0);
+  put32(body, snaplen_);
+  std::string name = ev.ifindex == 0     ? std::string("none")
+                     : ev.ifname.empty() ? "if" + std::to_string(ev.ifindex)
+                                         : ev.ifname;
+  option(body, kOptIfName, name);
+  option(body, kOptIfDescription,
+         "netns " + std::to_string(ev.netns) + " ifindex " + std::to_string(ev.ifindex) +
+             (linktype == kLinktypeRaw ? " (network layer)" : ""));
+  uint8_t nanoseconds = 9;
+  option(body, kOptIfTsresol, &nanoseconds, 1);
+  put(block(kInterface, std::move(body)));
+  return id;
+}
+
+bool PcapngWriter::write(const DropEvent& ev) {
+  if (!f_ || ev.packet.empty()) return true;  // nothing captured: no frame to show
+  uint16_t linktype = ev.link_level ? kLinktypeEthernet : kLinktypeRaw;
+  uint32_t ifid = interface_for(ev, linktype);
+  uint64_t ts = ev.realtime_ns > 0 ? static_cast<uint64_t>(ev.realtime_ns) : 0;
+  std::string body;
+  put32(body, ifid);
+  put32(body, static_cast<uint32_t>(ts >> 32));
+  put32(body, static_cast<uint32_t>(ts));
+  put32(body, static_cast<uint32_t>(ev.packet.size()));
+  put32(body, std::max<uint32_t>(ev.wire_len, static_cast<uint32_t>(ev.packet.size())));
+  body.append(reinterpret_cast<const char*>(ev.packet.data()), ev.packet.size());
+  pad4(body);
+  option(body, kOptComment, pcapng_comment(ev));
+  if (!put(block(kEnhancedPacket, std::move(body)))) return false;
+  packets_++;
+  return true;
+}
+
+bool PcapngWriter::close() {
+  if (!f_) return true;
+  bool ok = std::fflush(f_) == 0;
+  int err = errno;
+  if (f_ != stdout) ok = std::fclose(f_) == 0 && ok;
+  if (f_ != stdout && packets_ == 0) ::unlink(path_.c_str());
+  f_ = nullptr;
+  errno = err;
+  return ok;
+}
+
+}  // namespace dw
