@@ -9,7 +9,10 @@
 #include <optional>
 #include <string>
 
+#include "cli/drop_filter.h"
 #include "cli/help.h"
+#include "cli/offline.h"
+#include "cli/output_file.h"
 #include "cli/resolve.h"
 #include "compiler/pipeline.h"
 #include "dropwatch.h"
@@ -57,6 +60,13 @@ const char* kFooter = R"(EXAMPLES
   dropwatch -w drops.pcapng --filter 'tcp port 443'
       Dropped HTTPS packets to a pcapng file; Wireshark shows each one's
       reason, location and task as its packet comment.
+  dropwatch --output-file drops.ndjson -C 100 -W 10
+      Events with their packet bytes to a ring of ten files of ~100 MB:
+      drops.ndjson0 .. drops.ndjson9.
+  dropwatch print drops.ndjson --filter 'udp'
+      Stored events as text; the filter selects what it would have live.
+  dropwatch pcap drops.ndjson -o drops.pcapng
+      Stored events to pcapng, as -w would have written them.
 
 FILTERS
   --filter takes tcpdump's language (see dropfilter --help and
@@ -78,6 +88,18 @@ OUTPUT
   device, with nanosecond kernel timestamps, the wire length and a comment
   "REASON at LOCATION comm COMM pid PID netns INODE". Drops without captured
   bytes have no frame. A file that received no packet is removed.
+  --output-file FILE writes the events to FILE instead of stdout, with their
+  packet bytes when the format is json (as --packet-data), so that "dropwatch
+  print" and "dropwatch pcap" can filter and convert them later. A write error
+  stops dropwatch with exit status 1 and says how many events were lost.
+
+COMMANDS
+  dropwatch print FILE... [--filter EXPR] [-o text|json] [--no-stack]
+  dropwatch pcap FILE... -o OUT.pcapng [--filter EXPR]
+      Read stored NDJSON events ("-" for stdin). A line that is not an event
+      is reported as FILE:LINE and skipped (exit status 1 at the end); the
+      rest is processed. The filter runs on the stored packet bytes with the
+      compiled expression dropwatch would have linked into the probe.
 
 EXIT STATUS
   0  stopped by --count, --duration, SIGINT or SIGTERM
@@ -87,6 +109,21 @@ EXIT STATUS
      reason, a namespace, a -w file that cannot be written
 
 Needs root (CAP_BPF, CAP_PERFMON) and a kernel with BTF (5.17+ for drop reasons).
+)";
+
+const char* kOfflineFooter = R"(EXAMPLES
+  dropwatch print drops.ndjson --filter 'tcp port 443' --no-stack
+  dropwatch print drops.ndjson0 drops.ndjson1 -o json | jq .reason
+  dropwatch pcap drops.ndjson -o drops.pcapng --filter 'icmp or icmp6'
+
+  Lines that are not events are reported as FILE:LINE and skipped; the rest
+  is read. The filter is the one dropwatch links into the probe, run on the
+  stored packet bytes ("packet"; events stored without them do not match).
+
+EXIT STATUS
+  0  every line was an event and the output was written
+  1  some lines were not events, or the output could not be written
+  2  invalid option, filter expression, unreadable input, unwritable output
 )";
 
 bool write_all(const std::string& s) {
@@ -136,6 +173,32 @@ int main(int argc, char** argv) {
       ->type_name("FILE")
       ->group("Output");
   app.add_flag("--print", print, "With -w, print the events too (as tcpdump --print)")
+      ->group("Output");
+  std::string output_file, file_size_text;
+  uint32_t file_count = 0;
+  bool packet_data = false;
+  auto* out_file_opt = app.add_option("--output-file", output_file,
+                                      "Write the events to FILE instead of stdout (json: with "
+                                      "their packet bytes)")
+                           ->type_name("FILE")
+                           ->group("Output");
+  auto* size_opt = app.add_option("-C,--file-size", file_size_text,
+                                   "With --output-file, start a new file once one holds SIZE "
+                                   "millions of bytes (suffix k, m, g: KiB, MiB, GiB): FILE, "
+                                   "FILE1, FILE2, ... as tcpdump -C")
+                       ->type_name("SIZE")
+                       ->needs(out_file_opt)
+                       ->group("Output");
+  app.add_option("-W,--file-count", file_count,
+                 "With -C, keep at most N files, FILE0 .. FILE<N-1>, overwriting the oldest "
+                 "(tcpdump -W)")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 1000000u))
+      ->needs(size_opt)
+      ->group("Output");
+  app.add_flag("--packet-data", packet_data,
+               "Put the captured bytes in each NDJSON event (\"packet\", base64). Default: only "
+               "with --output-file")
       ->group("Output");
   app.add_flag("--no-stack", no_stack, "Do not collect kernel stacks (each costs ~5 us in the kernel)")
       ->group("Output");
@@ -207,6 +270,34 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Print libbpf's log, the verifier's included")
       ->group("Advanced");
 
+  dw::cli::OfflineOptions offline;
+  auto* print_cmd =
+      app.add_subcommand("print", "Stored events (--output-file) as text or NDJSON");
+  dw::cli::install_formatter(*print_cmd, "[OPTIONS] FILE...");
+  print_cmd->footer(kOfflineFooter);
+  print_cmd->add_option("FILE", offline.inputs, "NDJSON event files, - for stdin")
+      ->required()
+      ->type_name("");
+  print_cmd->add_option("-f,--filter", offline.filter, "Only events whose packet matches EXPR")
+      ->type_name("EXPR");
+  print_cmd->add_option("-o,--output", offline.format, "text or json. Default: text")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"json", "text"}));
+  bool print_no_stack = false;
+  print_cmd->add_flag("--no-stack", print_no_stack, "Text without the stacks");
+  auto* pcap_cmd = app.add_subcommand("pcap", "Stored events (--output-file) to pcapng");
+  dw::cli::install_formatter(*pcap_cmd, "[OPTIONS] FILE... -o OUT");
+  pcap_cmd->footer(kOfflineFooter);
+  pcap_cmd->add_option("FILE", offline.inputs, "NDJSON event files, - for stdin")
+      ->required()
+      ->type_name("");
+  pcap_cmd->add_option("-o,--output", offline.pcap_out, "The pcapng file to write, - for stdout")
+      ->required()
+      ->type_name("OUT");
+  pcap_cmd->add_option("-f,--filter", offline.filter, "Only events whose packet matches EXPR")
+      ->type_name("EXPR");
+  app.require_subcommand(0, 1);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -216,6 +307,21 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "dropwatch: %s\nRun 'dropwatch --help' for the options.\n", e.what());
     return kExitUsage;
+  }
+  if (*print_cmd) {
+    offline.stack = !print_no_stack;
+    return dw::cli::run_print(offline);
+  }
+  if (*pcap_cmd) return dw::cli::run_pcap(offline);
+  uint64_t file_size = 0;
+  if (!file_size_text.empty()) {
+    auto n = dw::cli::parse_file_size(file_size_text);
+    if (!n) {
+      std::fprintf(stderr, "dropwatch: -C %s is not a size: a positive number of millions of "
+                           "bytes, or with a suffix k, m or g\n", file_size_text.c_str());
+      return kExitUsage;
+    }
+    file_size = *n;
   }
   if (ringbuf_mib & (ringbuf_mib - 1)) {
     std::fprintf(stderr, "dropwatch: --ringbuf-size %u is not a power of two\n", ringbuf_mib);
@@ -234,24 +340,16 @@ int main(int argc, char** argv) {
   }
 
   dw::ProbeOptions opts;
-  // The filter, compiled twice: for frames from the MAC header, and for
-  // packets from the IP header, where link-level primitives are false.
-  std::optional<dw::filter::FrontEnd> link_fe, net_fe;
-  dw::filter::Dag reject_all;
-  reject_all.root = dw::filter::Dag::kReject;
+  std::optional<dw::cli::DropFilter> filter;
   if (!filter_expr.empty()) {
-    auto fe = dw::filter::compile_front(filter_expr, {dw::filter::LinkType::Ethernet});
-    if (!fe) {
-      std::fputs(fe.error().render(filter_expr).c_str(), stderr);
+    std::string error;
+    filter = dw::cli::compile_drop_filter(filter_expr, &error);
+    if (!filter) {
+      std::fputs(error.c_str(), stderr);
       return kExitUsage;
     }
-    link_fe = std::move(*fe);
-    dw::filter::LowerOptions net_opts{dw::filter::LinkType::RawIp};
-    net_opts.link_primitives_false = true;
-    auto nfe = dw::filter::compile_front(filter_expr, net_opts);
-    if (nfe) net_fe = std::move(*nfe);  // else: nothing at network level can match
-    opts.link_filter = &link_fe->dag;
-    opts.net_filter = net_fe ? &net_fe->dag : &reject_all;
+    opts.link_filter = &filter->link->dag;
+    opts.net_filter = &filter->net_dag();
   }
   auto ns = dw::cli::resolve_netns(netns_spec);
   if (!ns) {
@@ -303,6 +401,20 @@ int main(int argc, char** argv) {
     pcap.emplace(std::move(*w));
   }
   const bool print_events = !pcap || print;
+  std::optional<dw::cli::OutputFile> events_file;
+  if (!output_file.empty()) {
+    if (!print_events) {
+      std::fprintf(stderr, "dropwatch: --output-file with -w needs --print\n");
+      return kExitUsage;
+    }
+    auto f = dw::cli::OutputFile::open(output_file, file_size, file_count);
+    if (!f) {
+      std::fprintf(stderr, "dropwatch: %s\n", f.error().message.c_str());
+      return kExitUsage;
+    }
+    events_file.emplace(std::move(*f));
+    packet_data = true;
+  }
 
   struct sigaction sa{};
   sa.sa_handler = on_signal;
@@ -327,6 +439,7 @@ int main(int argc, char** argv) {
 
   const bool json = output == "json";
   uint64_t written = 0, malformed = 0, no_bytes = 0;
+  bool file_failed = false;  // --output-file could not be written
   bool output_failed = false;
   std::string buf;
   dw::DropEvent ev;
@@ -334,7 +447,7 @@ int main(int argc, char** argv) {
                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                       std::chrono::duration<double>(duration));
   auto on_record = [&](std::span<const uint8_t> rec) {
-    if (count && written >= count) return;
+    if ((count && written >= count) || file_failed) return;
     if (!decoder.decode(rec, ev)) {
       malformed++;
       return;
@@ -346,10 +459,20 @@ int main(int argc, char** argv) {
         output_failed = true;
     }
     if (print_events) {
+      size_t start = buf.size();
       if (json)
-        dw::format_json(ev, buf);
+        dw::format_json(ev, buf, packet_data);
       else
         dw::format_text(ev, buf);
+      if (events_file) {
+        bool ok = events_file->add(std::string_view(buf).substr(start));
+        buf.resize(start);
+        if (!ok) {
+          file_failed = true;
+          written++;  // handed to the output, counted below as not written
+          return;
+        }
+      }
     }
     written++;
   };
@@ -384,6 +507,13 @@ int main(int argc, char** argv) {
       }
       buf.clear();
     }
+    if (events_file && !file_failed && !events_file->flush()) file_failed = true;
+    if (file_failed) {
+      std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", events_file->current().c_str(),
+                   std::strerror(errno));
+      output_failed = true;
+      break;
+    }
     if (pcap && !output_failed && !pcap->flush()) output_failed = true;
     if (output_failed) {
       std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", write_path.c_str(),
@@ -409,6 +539,23 @@ int main(int argc, char** argv) {
                  "by the filter, %llu without headers under a filter, %llu rate-limited\n",
                  u(c.reason_rejected), u(c.netns_rejected), u(c.device_rejected), u(c.filtered),
                  u(c.no_header_filtered), u(c.rate_limited));
+  if (events_file) {
+    uint64_t stored = events_file->events();
+    if (!events_file->close() && !file_failed) {
+      std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", events_file->current().c_str(),
+                   std::strerror(errno));
+      file_failed = output_failed = true;
+    }
+    std::fprintf(stderr, "dropwatch: %llu events written to %s", u(events_file->written()),
+                 output_file.c_str());
+    if (events_file->files_started() > 1)
+      std::fprintf(stderr, " (%llu files, the last %s)", u(events_file->files_started()),
+                   events_file->current().c_str());
+    if (file_failed)
+      std::fprintf(stderr, "; %llu events could not be written", u(events_file->unwritten()));
+    if (!stored && !file_failed) std::fprintf(stderr, " (removed: empty)");
+    std::fputc('\n', stderr);
+  }
   if (pcap) {
     uint64_t frames = pcap->packets();
     if (!pcap->close() && !output_failed) {

@@ -8,8 +8,9 @@
 
 namespace dw {
 
-// Appends one JSON object and a newline.
-void format_json(const DropEvent& ev, std::string& out);
+// Appends one JSON object and a newline; with `packet_data`, the captured
+// bytes too ("packet", base64, and "packet_link": "ether" or "raw").
+void format_json(const DropEvent& ev, std::string& out, bool packet_data = false);
 // Appends the header line, the packet line and the stack, each ending in '\n'.
 void format_text(const DropEvent& ev, std::string& out, bool stack = true);
 

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "probe/format.h"
+#include "probe/base64.h"
 #include "probe/json.h"
 
 namespace dw {
@@ -122,7 +123,7 @@ std::string rfc3339_utc(int64_t realtime_ns) {
   return buf;
 }
 
-void format_json(const DropEvent& e, std::string& out) {
+void format_json(const DropEvent& e, std::string& out, bool packet_data) {
   json::Object o(out);
   o.str("observed_timestamp", rfc3339_utc(e.realtime_ns));
   o.str("comm", e.comm).num("pid", e.pid).num("tid", e.tid).num("cpu", e.cpu);
@@ -137,6 +138,13 @@ void format_json(const DropEvent& e, std::string& out) {
   o.str("packet_eth_proto", hex16(e.eth_proto)).num("packet_len", e.wire_len);
   o.num("capture_len", e.packet.size());
   if (!e.packet.empty()) layers_json(o, e);
+  if (packet_data && !e.packet.empty()) {
+    o.str("packet_link", e.link_level ? "ether" : "raw");
+    o.key("packet");
+    out += '"';
+    base64_append(e.packet, out);
+    out += '"';
+  }
   if (!e.stack.empty()) {
     std::string stack;
     for (const std::string& f : e.stack) {

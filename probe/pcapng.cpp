@@ -2,7 +2,7 @@
 // (the byte-order magic tells readers which).
 #include "probe/pcapng.h"
 
-#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -135,7 +135,9 @@ bool PcapngWriter::close() {
   bool ok = std::fflush(f_) == 0;
   int err = errno;
   if (f_ != stdout) ok = std::fclose(f_) == 0 && ok;
-  if (f_ != stdout && packets_ == 0) ::unlink(path_.c_str());
+  struct stat st;  // never remove a device (-w /dev/null) or a pipe
+  if (f_ != stdout && packets_ == 0 && stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    ::unlink(path_.c_str());
   f_ = nullptr;
   errno = err;
   return ok;

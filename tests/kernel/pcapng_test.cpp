@@ -22,17 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  pclose(f);
-  return out;
-}
-
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::string cur;
@@ -91,7 +80,7 @@ TEST(Pcapng, TsharkReadsEveryDropWithItsReasonAndLengths) {
   EXPECT_NE(dw->stderr_text().find("4 packets written to " + path), std::string::npos)
       << dw->stderr_text();
 
-  std::string out = run("tshark -n -r " + path +
+  std::string out = shell_output("tshark -n -r " + path +
                         " -T fields -E separator=/t -e frame.interface_name -e frame.len"
                         " -e frame.cap_len -e frame.time_epoch -e frame.comment -e ip.src"
                         " -e ipv6.src -e tcp.dstport -e udp.dstport 2>/dev/null");
@@ -134,7 +123,7 @@ TEST(Pcapng, TsharkReadsEveryDropWithItsReasonAndLengths) {
   EXPECT_EQ(raw, 1);
   EXPECT_EQ(truncated, 1);
   // Interface blocks: one per (namespace, device, link type), link types as written.
-  std::string ifaces = run("tshark -n -r " + path + " -T fields -e frame.interface_id"
+  std::string ifaces = shell_output("tshark -n -r " + path + " -T fields -e frame.interface_id"
                            " -e frame.encap_type 2>/dev/null | sort -u");
   EXPECT_EQ(std::count(ifaces.begin(), ifaces.end(), '\n'), 2) << ifaces;
   EXPECT_NE(ifaces.find("\t1\n"), std::string::npos) << "Ethernet (encap 1)\n" << ifaces;
@@ -159,14 +148,14 @@ TEST(Pcapng, TcpdumpReadsAnEthernetCapture) {
   auto deadline = std::chrono::steady_clock::now() + 10s;
   std::string out;
   while (std::chrono::steady_clock::now() < deadline) {
-    out = run("tcpdump -nn -r " + path + " 2>/dev/null");
+    out = shell_output("tcpdump -nn -r " + path + " 2>/dev/null");
     if (std::count(out.begin(), out.end(), '\n') >= 2) break;
     std::this_thread::sleep_for(100ms);
   }
   dw->signal(SIGINT);
   ASSERT_EQ(dw->wait(10s), 0) << dw->stderr_text();
   EXPECT_TRUE(dw->stdout_lines().empty()) << "-w without --print prints no events";
-  out = run("tcpdump -nn -r " + path + " 2>&1");
+  out = shell_output("tcpdump -nn -r " + path + " 2>&1");
   EXPECT_NE(out.find("link-type EN10MB"), std::string::npos) << out;
   EXPECT_NE(out.find("IP 10.0.42.1."), std::string::npos) << out;
   EXPECT_NE(out.find("> 10.0.42.2.4404: UDP, length 9"), std::string::npos) << out;

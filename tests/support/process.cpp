@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 namespace dw::test {
 
 Process::Process(const std::vector<std::string>& argv, std::function<void()> pre_exec) {
@@ -107,6 +109,17 @@ std::vector<std::string> Process::stdout_lines() {
 std::string Process::stderr_text() {
   std::lock_guard<std::mutex> lock(mu_);
   return err_;
+}
+
+std::string shell_output(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  pclose(f);
+  return out;
 }
 
 }  // namespace dw::test

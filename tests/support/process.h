@@ -14,6 +14,9 @@
 
 namespace dw::test {
 
+// Runs `cmd` with /bin/sh and returns what it wrote to stdout.
+std::string shell_output(const std::string& cmd);
+
 class Process {
  public:
   // Starts argv[0] (a path) with the rest as arguments. `pre_exec` runs in

@@ -1,0 +1,236 @@
+// Stored events: base64, the NDJSON reader (format_json's inverse), the
+// rotating --output-file, tcpdump's -C sizes.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "cli/output_file.h"
+#include "probe/base64.h"
+#include "probe/event_json.h"
+#include "probe/format.h"
+#include "tests/support/packet_builder.h"
+
+namespace dw {
+namespace {
+
+struct B64Case {
+  std::string raw, text;
+};
+
+TEST(Base64, Rfc4648Vectors) {
+  const B64Case cases[] = {{"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},
+                           {"foo", "Zm9v"},    {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+                           {"foobar", "Zm9vYmFy"}, {"\xff\xfe\x00", "//4A"}};
+  for (const auto& c : cases) {
+    std::vector<uint8_t> raw(c.raw.begin(), c.raw.end());
+    if (c.text == "//4A") raw = {0xff, 0xfe, 0x00};
+    std::string out;
+    base64_append(raw, out);
+    EXPECT_EQ(out, c.text);
+    auto back = base64_decode(c.text);
+    ASSERT_TRUE(back) << c.text;
+    EXPECT_EQ(*back, raw);
+  }
+}
+
+TEST(Base64, RejectsWhatIsNotBase64) {
+  for (const char* bad : {"Zg=", "Zg", "Z===", "Zm9v!A==", "Zg==Zg==", "Z=g=", "Zm 9"})
+    EXPECT_FALSE(base64_decode(bad)) << bad;
+}
+
+TEST(Rfc3339, ParsesWhatFormatJsonWrites) {
+  for (int64_t ns : {int64_t(0), int64_t(1781944212123456789), int64_t(1795313028716453365)}) {
+    std::string s = rfc3339_utc(ns);
+    auto back = parse_rfc3339_utc(s);
+    ASSERT_TRUE(back) << s;
+    EXPECT_EQ(*back, ns) << s;
+  }
+  for (const char* bad : {"2026-06-20T08:30:12Z", "2026-06-20T08:30:12.123456789",
+                          "2026-06-20 08:30:12.123456789Z", "x", ""})
+    EXPECT_FALSE(parse_rfc3339_utc(bad)) << bad;
+}
+
+DropEvent sample(bool link_level) {
+  DropEvent e;
+  e.realtime_ns = 1781944212123456789;
+  e.comm = "curl";
+  e.pid = 4521;
+  e.tid = 4522;
+  e.cpu = 1;
+  e.reason_code = 3;
+  e.reason = "NO_SOCKET";
+  e.reason_subsys = "core";
+  e.location = "tcp_v4_rcv+0x91";
+  e.netns = 4026532345;
+  e.ifindex = 2;
+  e.ifname = "veth0";
+  e.eth_proto = 0x0800;
+  if (link_level) {
+    e.packet = test::Frame().eth(0x0800).ipv4("10.0.42.1", "10.0.42.2", 6, 20).tcp(52414, 443, 2, 5);
+  } else {
+    e.packet = test::Frame().ipv4("10.0.42.1", "10.0.42.2", 17, 8).udp(5353, 53, 0);
+  }
+  e.wire_len = e.packet.size() + 100;
+  e.link_level = link_level;
+  e.layers = decode_packet(e.packet, link_level ? LinkLevel::kEthernet : LinkLevel::kRawIp);
+  e.stack = {"tcp_v4_rcv+0x91", "ip_protocol_deliver_rcu+0x28"};
+  return e;
+}
+
+TEST(EventJson, RoundTripGivesTheSameTextAndJson) {
+  for (bool link : {true, false}) {
+    DropEvent e = sample(link);
+    std::string line;
+    format_json(e, line, true);
+    auto back = parse_event_json(line);
+    ASSERT_TRUE(back) << back.error().message << "\n" << line;
+    EXPECT_EQ(back->packet, e.packet);
+    EXPECT_EQ(back->link_level, link);
+    EXPECT_EQ(back->wire_len, e.wire_len);
+    EXPECT_EQ(back->stack, e.stack);
+    std::string t1, t2, j2;
+    format_text(e, t1);
+    format_text(*back, t2);
+    EXPECT_EQ(t1, t2);
+    format_json(*back, j2, true);
+    // Only the link status is not stored (flags and operstate are not in the JSON).
+    EXPECT_EQ(j2, line);
+  }
+}
+
+struct BadLine {
+  std::string line, message;
+};
+
+TEST(EventJson, SaysWhatIsWrongWithALine) {
+  std::string good;
+  format_json(sample(true), good, true);
+  good.pop_back();
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    s.replace(s.find(from), from.size(), to);
+    return s;
+  };
+  const BadLine cases[] = {
+      {good.substr(0, good.size() / 2), "not JSON"},
+      {"[1,2]", "not a JSON object"},
+      {"{}", "no valid \"observed_timestamp\""},
+      {with("\"reason\":\"NO_SOCKET\"", "\"reason\":\"\""), "no \"reason\""},
+      {with("\"pid\":4521", "\"pid\":\"x\""), "wrong type"},
+      {with("\"packet\":\"", "\"packet\":\"!"), "not base64"},
+      {with("\"capture_len\":54", "\"capture_len\":53"), "holds 54 bytes"},
+      {with("\"packet_link\":\"ether\"", "\"packet_link\":\"sll\""), "not ether or raw"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_event_json(c.line);
+    ASSERT_FALSE(r) << c.line;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos)
+        << r.error().message << " / expected " << c.message;
+  }
+}
+
+struct SizeCase {
+  std::string text;
+  std::optional<uint64_t> bytes;
+};
+
+TEST(FileSize, TcpdumpUnits) {
+  const SizeCase cases[] = {{"1", 1000000},     {"100", 100000000}, {"1k", 1024},
+                            {"2K", 2048},       {"3m", 3 << 20},    {"1g", 1ull << 30},
+                            {"0", std::nullopt}, {"", std::nullopt}, {"k", std::nullopt},
+                            {"1.5", std::nullopt}, {"-1", std::nullopt}, {"1kb", std::nullopt},
+                            {"99999999999", std::nullopt}};
+  for (const auto& c : cases) EXPECT_EQ(cli::parse_file_size(c.text), c.bytes) << c.text;
+}
+
+class OutputFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/dw-output-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  std::string read(const std::string& name) {
+    std::ifstream f(dir_ + "/" + name);
+    std::stringstream s;
+    s << f.rdbuf();
+    return f ? s.str() : "<missing>";
+  }
+  bool exists(const std::string& name) {
+    struct stat st;
+    return stat((dir_ + "/" + name).c_str(), &st) == 0;
+  }
+  std::string dir_;
+};
+
+TEST_F(OutputFiles, RotateAsTcpdumpDoes) {
+  // 4-byte events, a new file once one holds 8 bytes: two events a file.
+  auto f = cli::OutputFile::open(dir_ + "/ev", 8, 0);
+  ASSERT_TRUE(f);
+  for (const char* e : {"aaa\n", "bbb\n", "ccc\n", "ddd\n", "eee\n"}) ASSERT_TRUE(f->add(e));
+  ASSERT_TRUE(f->close());
+  EXPECT_EQ(read("ev"), "aaa\nbbb\n");
+  EXPECT_EQ(read("ev1"), "ccc\nddd\n");
+  EXPECT_EQ(read("ev2"), "eee\n");
+  EXPECT_EQ(f->files_started(), 3u);
+  EXPECT_EQ(f->written(), 5u);
+}
+
+TEST_F(OutputFiles, RingOfCountFilesOverwritesTheOldest) {
+  auto f = cli::OutputFile::open(dir_ + "/ev", 4, 10);
+  ASSERT_TRUE(f);
+  for (int i = 0; i < 12; i++) ASSERT_TRUE(f->add(std::to_string(i % 10) + "..\n"));
+  ASSERT_TRUE(f->close());
+  EXPECT_EQ(read("ev0"), "0..\n") << "event 10 overwrote event 0's file";
+  EXPECT_EQ(read("ev1"), "1..\n");
+  EXPECT_EQ(read("ev2"), "2..\n");
+  EXPECT_EQ(read("ev9"), "9..\n");
+  EXPECT_FALSE(exists("ev10"));
+  EXPECT_FALSE(exists("ev"));
+  auto g = cli::OutputFile::open(dir_ + "/w", 4, 100);
+  ASSERT_TRUE(g);
+  ASSERT_TRUE(g->add("x\n"));
+  g->close();
+  EXPECT_EQ(read("w00"), "x\n") << "names padded to the width of COUNT-1";
+}
+
+TEST_F(OutputFiles, NothingWrittenLeavesNoFileAndDevicesAreKept) {
+  auto f = cli::OutputFile::open(dir_ + "/empty", 0, 0);
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(exists("empty"));
+  f->close();
+  EXPECT_FALSE(exists("empty"));
+  auto n = cli::OutputFile::open("/dev/null", 0, 0);
+  ASSERT_TRUE(n);
+  n->close();
+  struct stat st;
+  EXPECT_EQ(stat("/dev/null", &st), 0) << "a device is never removed";
+}
+
+TEST_F(OutputFiles, AFullDiskIsCountedNotSilent) {
+  auto f = cli::OutputFile::open("/dev/full", 0, 0);
+  ASSERT_TRUE(f);
+  std::string big(3000, 'x');
+  big += '\n';
+  bool failed = false;
+  for (int i = 0; i < 5 && !failed; i++) failed = !f->add(big) || !f->flush();
+  EXPECT_TRUE(failed);
+  EXPECT_FALSE(f->close());
+  EXPECT_EQ(f->written(), 0u);
+  EXPECT_GE(f->unwritten(), 1u);
+  EXPECT_FALSE(f->add("more\n")) << "no write after a failure";
+}
+
+TEST_F(OutputFiles, UnwritablePathFailsAtOpen) {
+  auto f = cli::OutputFile::open(dir_ + "/no/such/dir/ev", 0, 0);
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().message.find("No such file or directory"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dw
