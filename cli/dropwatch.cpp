@@ -557,14 +557,16 @@ int main(int argc, char** argv) {
     std::fputc('\n', stderr);
   }
   if (pcap) {
-    uint64_t frames = pcap->packets();
+    uint64_t handed = pcap->packets();
     if (!pcap->close() && !output_failed) {
       std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", write_path.c_str(),
                    std::strerror(errno));
       output_failed = true;
     }
-    std::fprintf(stderr, "dropwatch: %llu packets written to %s%s", u(frames),
-                 write_path.c_str(), frames || write_path == "-" ? "" : " (removed: empty)");
+    std::fprintf(stderr, "dropwatch: %llu packets written to %s%s", u(pcap->written()),
+                 write_path.c_str(), handed || write_path == "-" ? "" : " (removed: empty)");
+    if (pcap->unwritten())
+      std::fprintf(stderr, "; %llu packets could not be written", u(pcap->unwritten()));
     if (no_bytes) std::fprintf(stderr, ", %llu events without packet bytes left out", u(no_bytes));
     std::fputc('\n', stderr);
   }

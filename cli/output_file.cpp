@@ -43,22 +43,6 @@ Result<OutputFile> OutputFile::open(std::string base, uint64_t size_limit, uint3
   return f;
 }
 
-OutputFile::OutputFile(OutputFile&& o) noexcept
-    : base_(std::move(o.base_)),
-      name_(std::move(o.name_)),
-      limit_(o.limit_),
-      count_(o.count_),
-      f_(std::exchange(o.f_, nullptr)),
-      failed_(o.failed_),
-      size_(o.size_),
-      index_(o.index_),
-      started_(o.started_),
-      events_(o.events_),
-      attempted_(o.attempted_),
-      flushed_(o.flushed_) {}
-
-OutputFile::~OutputFile() { close(); }
-
 std::string OutputFile::name_for(uint64_t index) const {
   if (!limit_) return base_;
   if (!count_) return index ? base_ + std::to_string(index) : base_;
@@ -69,43 +53,66 @@ std::string OutputFile::name_for(uint64_t index) const {
 
 bool OutputFile::start(uint64_t index) {
   name_ = name_for(index);
-  f_ = std::fopen(name_.c_str(), "w");
-  if (!f_) return false;
+  auto f = RecordFile::open(name_);
+  if (!f) {
+    errno = f.error().code;
+    return false;
+  }
+  file_.emplace(std::move(*f));
   index_ = index;
-  size_ = 0;
   started_++;
   return true;
 }
 
+bool OutputFile::finish_file() {
+  bool ok = file_->close();
+  int err = errno;
+  done_added_ += file_->records();
+  done_written_ += file_->written();
+  if (file_->records() == 0) remove_if_empty(name_);
+  file_.reset();
+  errno = err;
+  return ok;
+}
+
 bool OutputFile::add(std::string_view event) {
-  attempted_++;
-  if (!f_ || failed_) return false;
-  if (limit_ && size_ >= limit_) {
-    if (std::fclose(std::exchange(f_, nullptr)) != 0) return failed_ = true, false;
-    flushed_ = events_;
-    if (!start(index_ + 1)) return failed_ = true, false;
+  if (failed_ || closed_) {
+    done_added_++;
+    errno = error_;
+    return false;
   }
-  if (std::fwrite(event.data(), 1, event.size(), f_) != event.size()) return failed_ = true, false;
-  size_ += event.size();
-  events_++;
+  if (limit_ && file_->bytes() >= limit_ && (!finish_file() || !start(index_ + 1))) {
+    failed_ = true;
+    error_ = errno;
+    done_added_++;
+    return false;
+  }
+  if (!file_->add(event)) {
+    failed_ = true;
+    error_ = errno;
+    return false;
+  }
   return true;
 }
 
 bool OutputFile::flush() {
-  if (!f_ || failed_ || std::fflush(f_) != 0) return failed_ = true, false;
-  flushed_ = events_;
-  return true;
+  if (failed_ || closed_) return !failed_;
+  if (!file_->flush()) {
+    failed_ = true;
+    error_ = errno;
+  }
+  return !failed_;
 }
 
 bool OutputFile::close() {
-  if (!f_) return true;
-  bool ok = std::fclose(std::exchange(f_, nullptr)) == 0;
-  int err = errno;
-  // Once a write failed, what stdio still held is gone with it.
-  if (ok && !failed_) flushed_ = events_;
-  if (events_ == 0) remove_if_empty(name_);
-  errno = err;
-  return ok && !failed_;
+  if (std::exchange(closed_, true) || !file_) return !failed_;
+  bool ok = finish_file();
+  if (!ok && !failed_) {
+    failed_ = true;
+    error_ = errno;
+  }
+  errno = error_;
+  return !failed_;
 }
 
 }  // namespace dw::cli

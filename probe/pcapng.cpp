@@ -2,7 +2,6 @@
 // (the byte-order magic tells readers which).
 #include "probe/pcapng.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,9 +56,9 @@ std::string pcapng_comment(const DropEvent& ev) {
 }
 
 Result<PcapngWriter> PcapngWriter::open(const std::string& path, uint32_t snaplen) {
-  FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
-  if (!f) return fail("cannot write " + path + ": " + std::strerror(errno), errno);
-  PcapngWriter w(f, path, snaplen);
+  auto f = RecordFile::open(path);
+  if (!f) return std::unexpected(f.error());
+  PcapngWriter w(std::move(*f), snaplen);
   std::string body;
   put32(body, 0x1A2B3C4D);  // byte-order magic
   put16(body, 1);           // version 1.0
@@ -67,26 +66,17 @@ Result<PcapngWriter> PcapngWriter::open(const std::string& path, uint32_t snaple
   put32(body, 0xffffffff);  // section length: not given
   put32(body, 0xffffffff);
   option(body, kOptShbUserAppl, std::string("dropwatch"));
-  if (!w.put(block(kSectionHeader, std::move(body))) || std::fflush(f) != 0) {
-    int err = errno;
-    w.close();
-    return fail("cannot write " + path + ": " + std::strerror(err), err);
-  }
+  // Written at once: a device that refuses writes fails here, before the probe.
+  if (!w.file_.add(block(kSectionHeader, std::move(body)), false) || !w.file_.flush())
+    return fail("cannot write " + path + ": " + std::strerror(errno), errno);
   return w;
 }
 
 PcapngWriter::PcapngWriter(PcapngWriter&& o) noexcept
-    : f_(std::exchange(o.f_, nullptr)),
-      path_(std::move(o.path_)),
+    : file_(std::move(o.file_)),
       snaplen_(o.snaplen_),
-      packets_(o.packets_),
+      closed_(std::exchange(o.closed_, true)),
       interfaces_(std::move(o.interfaces_)) {}
-
-PcapngWriter::~PcapngWriter() { close(); }
-
-bool PcapngWriter::put(const std::string& b) {
-  return std::fwrite(b.data(), 1, b.size(), f_) == b.size();
-}
 
 uint32_t PcapngWriter::interface_for(const DropEvent& ev, uint16_t linktype) {
   auto key = std::make_tuple(ev.netns, ev.ifindex, linktype);
@@ -107,12 +97,12 @@ uint32_t PcapngWriter::interface_for(const DropEvent& ev, uint16_t linktype) {
              (linktype == kLinktypeRaw ? " (network layer)" : ""));
   uint8_t nanoseconds = 9;
   option(body, kOptIfTsresol, &nanoseconds, 1);
-  put(block(kInterface, std::move(body)));
+  file_.add(block(kInterface, std::move(body)), false);
   return id;
 }
 
 bool PcapngWriter::write(const DropEvent& ev) {
-  if (!f_ || ev.packet.empty()) return true;  // nothing captured: no frame to show
+  if (closed_ || ev.packet.empty()) return true;  // nothing captured: no frame to show
   uint16_t linktype = ev.link_level ? kLinktypeEthernet : kLinktypeRaw;
   uint32_t ifid = interface_for(ev, linktype);
   uint64_t ts = ev.realtime_ns > 0 ? static_cast<uint64_t>(ev.realtime_ns) : 0;
@@ -125,20 +115,15 @@ bool PcapngWriter::write(const DropEvent& ev) {
   body.append(reinterpret_cast<const char*>(ev.packet.data()), ev.packet.size());
   pad4(body);
   option(body, kOptComment, pcapng_comment(ev));
-  if (!put(block(kEnhancedPacket, std::move(body)))) return false;
-  packets_++;
-  return true;
+  return file_.add(block(kEnhancedPacket, std::move(body)));
 }
 
 bool PcapngWriter::close() {
-  if (!f_) return true;
-  bool ok = std::fflush(f_) == 0;
+  if (std::exchange(closed_, true)) return !file_.failed();
+  bool ok = file_.close();
   int err = errno;
-  if (f_ != stdout) ok = std::fclose(f_) == 0 && ok;
-  struct stat st;  // never remove a device (-w /dev/null) or a pipe
-  if (f_ != stdout && packets_ == 0 && stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-    ::unlink(path_.c_str());
-  f_ = nullptr;
+  // A file without packets holds headers only; never remove a device or pipe.
+  if (file_.records() == 0 && file_.is_regular() && file_.path() != "-") ::unlink(file_.path().c_str());
   errno = err;
   return ok;
 }

@@ -8,12 +8,12 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <map>
 #include <string>
 #include <tuple>
 
 #include "probe/event.h"
+#include "probe/record_file.h"
 #include "probe/result.h"
 
 namespace dw {
@@ -21,31 +21,32 @@ namespace dw {
 class PcapngWriter {
  public:
   // Opens (truncates) `path`, "-" for standard output, and writes the section
-  // header, so an unwritable path fails before the probe is attached.
+  // header at once, so an unwritable path fails before the probe is attached.
   static Result<PcapngWriter> open(const std::string& path, uint32_t snaplen);
   PcapngWriter(PcapngWriter&&) noexcept;
   PcapngWriter& operator=(PcapngWriter&&) = delete;
-  ~PcapngWriter();
+  ~PcapngWriter() { close(); }
 
   // Appends the packet; false (errno set) when the write failed.
   bool write(const DropEvent& ev);
   // Hands buffered blocks to the file; false (errno set) on a write error.
-  bool flush() { return !f_ || std::fflush(f_) == 0; }
+  bool flush() { return file_.flush(); }
   // Flushes and closes; a file that received no packet is removed (it would
   // hold headers only). False (errno set) when the last writes failed.
   bool close();
-  uint64_t packets() const { return packets_; }
+  uint64_t packets() const { return file_.records(); }
+  // Packets known to be in the file, and those handed to write() that are
+  // not (after a write error). The file ends on a whole block.
+  uint64_t written() const { return file_.written(); }
+  uint64_t unwritten() const { return file_.unwritten(); }
 
  private:
-  PcapngWriter(FILE* f, std::string path, uint32_t snaplen)
-      : f_(f), path_(std::move(path)), snaplen_(snaplen) {}
+  PcapngWriter(RecordFile f, uint32_t snaplen) : file_(std::move(f)), snaplen_(snaplen) {}
   uint32_t interface_for(const DropEvent& ev, uint16_t linktype);
-  bool put(const std::string& block);
 
-  FILE* f_ = nullptr;
-  std::string path_;
+  RecordFile file_;
   uint32_t snaplen_;
-  uint64_t packets_ = 0;
+  bool closed_ = false;
   std::map<std::tuple<uint32_t, int32_t, uint16_t>, uint32_t> interfaces_;
 };
 

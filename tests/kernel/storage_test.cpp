@@ -3,6 +3,7 @@
 // saw: the same packets, the same filter verdicts.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -248,6 +249,66 @@ TEST(Storage, AFullDiskStopsDropwatchAndCountsTheLoss) {
   EXPECT_NE(err.find("cannot write /dev/full: No space left on device"), std::string::npos) << err;
   EXPECT_NE(err.find("events could not be written"), std::string::npos) << err;
   EXPECT_TRUE(dw->stdout_lines().empty());
+  EXPECT_TRUE(no_programs_left("dw_"));
+}
+
+}  // namespace
+}  // namespace dw::test
+
+namespace dw::test {
+namespace {
+
+// A real full disk: a 64 KiB tmpfs. What was written before stays readable,
+// the rest is counted.
+TEST(Storage, AFullFilesystemKeepsWhatWasWrittenAndCountsTheRest) {
+  NetnsPair ns("dwt");
+  ASSERT_TRUE(ns.ok());
+  std::string dir = std::string(DW_BUILD_DIR) + "/test-full-fs";
+  sh("umount " + dir + " 2>/dev/null; rm -rf " + dir + " && mkdir -p " + dir);
+  ASSERT_EQ(sh("mount -t tmpfs -o size=64k dwtest " + dir), 0);
+  struct Case {
+    std::vector<std::string> args;
+    std::string file, unit;
+  };
+  const Case cases[] = {
+      {{"-w", dir + "/drops.pcapng"}, dir + "/drops.pcapng", "packets"},
+      {{"-o", "json", "--output-file", dir + "/drops.ndjson"}, dir + "/drops.ndjson", "events"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.file);
+    std::vector<std::string> args = {"--filter", "udp port 4441", "-s", "4096", "--no-stack"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    std::string why;
+    auto dw = start_dropwatch(args, &why);
+    ASSERT_TRUE(dw) << why;
+    run_in_netns(ns.a(), "dw-store", [] {
+      for (int i = 0; i < 80; i++) {
+        send_udp(NetnsPair::kAddrB, 4441, std::string(1400, 'z'));
+        usleep(2000);
+      }
+      return 0;
+    });
+    EXPECT_EQ(dw->wait(10s), 1) << dw->stderr_text();
+    std::string err = dw->stderr_text();
+    EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+    EXPECT_NE(err.find(c.unit + " could not be written"), std::string::npos) << err;
+    size_t at = err.find(" " + c.unit + " written to " + c.file);
+    ASSERT_NE(at, std::string::npos) << err;
+    unsigned long long written = std::stoull(err.substr(err.rfind(' ', at - 1) + 1));
+    EXPECT_GT(written, 10u) << err;
+    EXPECT_LT(written, 80u) << err;
+    // Everything reported as written is in the file, readable.
+    unsigned long long in_file;
+    if (c.unit == "packets") {
+      in_file = std::stoull(shell_output("tshark -r " + c.file + " 2>/dev/null | wc -l"));
+    } else {
+      in_file = 0;
+      for (const auto& e : read_events(c.file)) in_file += e.contains("packet");
+    }
+    EXPECT_EQ(in_file, written) << "the file ends on a whole record";
+    sh("rm -f " + c.file);
+  }
+  sh("umount " + dir + "; rm -rf " + dir);
   EXPECT_TRUE(no_programs_left("dw_"));
 }
 
