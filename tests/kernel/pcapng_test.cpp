@@ -179,12 +179,14 @@ TEST(Pcapng, NothingMatchedLeavesNoFile) {
 }
 
 TEST(Pcapng, UnwritablePathFailsBeforeAttaching) {
-  Process p({dropwatch_path(), "-w", "/nonexistent-dir/drops.pcapng"});
-  EXPECT_EQ(p.wait(20s), 2);
-  EXPECT_NE(p.stderr_text().find("cannot write /nonexistent-dir/drops.pcapng: No such file"),
-            std::string::npos)
-      << p.stderr_text();
-  EXPECT_EQ(p.stderr_text().find("watching"), std::string::npos) << "never attached";
+  for (const char* flag : {"-w", "--output-file"}) {
+    Process p({dropwatch_path(), flag, "/nonexistent-dir/drops"});
+    EXPECT_EQ(p.wait(20s), 2) << flag;
+    EXPECT_NE(p.stderr_text().find("cannot write /nonexistent-dir/drops: No such file"),
+              std::string::npos)
+        << p.stderr_text();
+    EXPECT_EQ(p.stderr_text().find("watching"), std::string::npos) << "never attached";
+  }
   EXPECT_TRUE(no_programs_left("dw_"));
 }
 

@@ -102,7 +102,9 @@ TEST(Storage, StoredEventsGiveTheLivePacketsAndTheLiveFilterVerdicts) {
                                &why);
   ASSERT_TRUE(store) << why;
   auto live = start_dropwatch(
-      {"--filter", "(" + all + ") and (" + narrow + ")", "-o", "json", "--no-stack"}, &why);
+      {"--filter", "(" + all + ") and (" + narrow + ")", "-o", "json", "--no-stack",
+       "--packet-data"},
+      &why);
   ASSERT_TRUE(live) << why;
   make_drops(ns, 4411);
   live->wait_stdout([](const std::vector<std::string>& l) { return l.size() >= 4; }, 10s);
@@ -132,7 +134,11 @@ TEST(Storage, StoredEventsGiveTheLivePacketsAndTheLiveFilterVerdicts) {
   EXPECT_EQ(a, b);
 
   // dropwatch print --filter: the events the live filter let through.
-  std::set<std::string> live_pkts = packets(parse_events(live->stdout_lines()));
+  std::vector<json> live_evs = parse_events(live->stdout_lines());
+  for (const auto& e : live_evs)
+    EXPECT_EQ(e.value("packet", "").size(), (e["capture_len"].get<size_t>() + 2) / 3 * 4)
+        << "--packet-data on stdout: " << e.dump();
+  std::set<std::string> live_pkts = packets(live_evs);
   EXPECT_EQ(live_pkts.size(), 4u) << "two SYNs, the IPv6 datagram, the port-4413 one";
   CliRun printed = run({dropwatch_path(), "print", dir + "/ev.ndjson", "-o", "json", "--filter", narrow});
   ASSERT_EQ(printed.status, 0) << printed.err;
