@@ -13,6 +13,7 @@
 #include "cli/help.h"
 #include "cli/offline.h"
 #include "cli/output_file.h"
+#include "cli/summary.h"
 #include "cli/resolve.h"
 #include "compiler/pipeline.h"
 #include "dropwatch.h"
@@ -67,6 +68,9 @@ const char* kFooter = R"(EXAMPLES
       Stored events as text; the filter selects what it would have live.
   dropwatch pcap drops.ndjson -o drops.pcapng
       Stored events to pcapng, as -w would have written them.
+  dropwatch --summary 5 --no-stack
+      Every 5 s, the top 10 (reason, location, device) of the drops, with
+      rates; the whole run's table at exit.
 
 FILTERS
   --filter takes tcpdump's language (see dropfilter --help and
@@ -203,6 +207,21 @@ int main(int argc, char** argv) {
   app.add_flag("--no-stack", no_stack, "Do not collect kernel stacks (each costs ~5 us in the kernel)")
       ->group("Output");
 
+  double summary_secs = 0;
+  size_t top = 10;
+  auto* summary_opt =
+      app.add_option("--summary", summary_secs,
+                     "Instead of events, print a table of the drops shown by reason, location "
+                     "and device every SECONDS, and one for the whole run at exit (events "
+                     "still go to --output-file and -w)")
+          ->type_name("SECONDS")
+          ->check(CLI::PositiveNumber)
+          ->group("Output");
+  app.add_option("--top", top, "Rows in each --summary table. Default: 10")
+      ->type_name("N")
+      ->check(CLI::Range(size_t(1), size_t(100000)))
+      ->needs(summary_opt)
+      ->group("Output");
   app.add_option("-c,--count", count, "Stop after N events. Default: 0, never")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber)
@@ -401,6 +420,8 @@ int main(int argc, char** argv) {
     pcap.emplace(std::move(*w));
   }
   const bool print_events = !pcap || print;
+  std::optional<dw::cli::DropSummary> summary;
+  if (summary_secs > 0) summary.emplace(top);
   std::optional<dw::cli::OutputFile> events_file;
   if (!output_file.empty()) {
     if (!print_events) {
@@ -458,7 +479,9 @@ int main(int argc, char** argv) {
       else if (!pcap->write(ev))
         output_failed = true;
     }
-    if (print_events) {
+    if (summary) summary->add(ev);
+    // With --summary, events only go to a file (or with --print).
+    if (print_events && (!summary || events_file || print)) {
       size_t start = buf.size();
       if (json)
         dw::format_json(ev, buf, packet_data);
@@ -478,7 +501,11 @@ int main(int argc, char** argv) {
   };
 
   // Losses are shown as they happen, at most once a second.
-  auto next_report = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  auto started = std::chrono::steady_clock::now();
+  auto next_report = started + std::chrono::seconds(1);
+  auto summary_period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(summary_secs));
+  auto next_summary = started + summary_period;
   dw::ProbeCounters reported;
   while (!g_stop && !output_failed) {
     if (std::chrono::steady_clock::now() >= next_report) {
@@ -493,6 +520,10 @@ int main(int argc, char** argv) {
       next_report += std::chrono::seconds(1);
     }
     auto n = (*probe)->poll(100, on_record);
+    if (summary && std::chrono::steady_clock::now() >= next_summary) {
+      buf += summary->interval(summary_secs);
+      next_summary += summary_period;
+    }
     if (!n) {
       std::fprintf(stderr, "dropwatch: %s\n", n.error().message.c_str());
       output_failed = true;
@@ -526,6 +557,12 @@ int main(int argc, char** argv) {
 
   dw::ProbeCounters c = (*probe)->counters();
   probe->reset();  // detach before the summary: nothing runs past this point
+  if (summary && !output_failed) {
+    double run = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    buf += summary->total(run);
+    if (!write_all(buf) && errno != EPIPE) output_failed = true;
+    buf.clear();
+  }
   auto u = [](uint64_t v) { return (unsigned long long)v; };
   std::fprintf(stderr,
                "dropwatch: %llu drops seen by the probe, %llu events emitted, %llu lost, "

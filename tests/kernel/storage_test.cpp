@@ -320,3 +320,53 @@ TEST(Storage, AFullFilesystemKeepsWhatWasWrittenAndCountsTheRest) {
 
 }  // namespace
 }  // namespace dw::test
+
+namespace dw::test {
+namespace {
+
+// --summary: 200 datagrams to a closed port and 20 to an nft-dropped one;
+// the tables count them by reason, location and device.
+TEST(Summary, TablesCountTheDropsOfAStorm) {
+  NetnsPair ns("dwy");
+  ASSERT_TRUE(ns.ok());
+  ASSERT_EQ(ns.exec_b("nft add table inet dwtest"), 0);
+  ASSERT_EQ(ns.exec_b("nft add chain inet dwtest in "
+                      "'{ type filter hook input priority 0; policy accept; }'"),
+            0);
+  ASSERT_EQ(ns.exec_b("nft add rule inet dwtest in udp dport 4452 drop"), 0);
+  std::string why;
+  auto dw = start_dropwatch(
+      {"--filter", "udp port 4451 or udp port 4452", "--summary", "1", "--top", "5"}, &why);
+  ASSERT_TRUE(dw) << why;
+  run_in_netns(ns.a(), "dw-storm", [] {
+    for (int i = 0; i < 200; i++) send_udp(NetnsPair::kAddrB, 4451);
+    for (int i = 0; i < 20; i++) send_udp(NetnsPair::kAddrB, 4452);
+    return 0;
+  });
+  std::this_thread::sleep_for(2500ms);  // two intervals or more; events arrive in ~0.1 s
+  dw->signal(SIGINT);
+  ASSERT_EQ(dw->wait(10s), 0) << dw->stderr_text();
+  std::vector<std::string> lines = dw->stdout_lines();
+  std::string dev = "dwb0 netns " + std::to_string(ns.inode_b());
+  // The whole-run table is the last one.
+  size_t title = lines.size();
+  for (size_t i = 0; i < lines.size(); i++)
+    if (lines[i].find("whole run") != std::string::npos) title = i;
+  ASSERT_LT(title + 3, lines.size() + 1) << testing::PrintToString(lines);
+  EXPECT_NE(lines[title].find(", 220 drops"), std::string::npos) << lines[title];
+  ASSERT_EQ(lines.size(), title + 4) << "title, header, two rows:\n" << testing::PrintToString(lines);
+  EXPECT_TRUE(lines[title + 2].starts_with("       200 ")) << lines[title + 2];
+  EXPECT_NE(lines[title + 2].find("NO_SOCKET"), std::string::npos) << lines[title + 2];
+  EXPECT_NE(lines[title + 2].find("__udp4_lib_rcv+0x"), std::string::npos) << lines[title + 2];
+  EXPECT_TRUE(lines[title + 2].ends_with(dev)) << lines[title + 2];
+  EXPECT_TRUE(lines[title + 3].starts_with("        20 ")) << lines[title + 3];
+  EXPECT_NE(lines[title + 3].find("NETFILTER_DROP"), std::string::npos) << lines[title + 3];
+  // Interval tables came first, and no event lines were printed.
+  EXPECT_GE(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) { return l.find("-- ") == 0; }),
+            2);
+  for (const auto& l : lines) EXPECT_NE(l.front(), '{') << "an event was printed: " << l;
+}
+
+}  // namespace
+}  // namespace dw::test

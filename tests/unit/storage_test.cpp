@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/output_file.h"
+#include "cli/summary.h"
 #include "probe/base64.h"
 #include "probe/event_json.h"
 #include "probe/format.h"
@@ -230,6 +231,56 @@ TEST_F(OutputFiles, UnwritablePathFailsAtOpen) {
   auto f = cli::OutputFile::open(dir_ + "/no/such/dir/ev", 0, 0);
   ASSERT_FALSE(f);
   EXPECT_NE(f.error().message.find("No such file or directory"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dw
+
+namespace dw {
+namespace {
+
+DropEvent drop(const std::string& reason, const std::string& loc, const std::string& dev) {
+  DropEvent e;
+  e.reason = reason;
+  e.location = loc;
+  e.ifname = dev;
+  e.ifindex = dev.empty() ? 0 : 2;
+  e.netns = 7;
+  return e;
+}
+
+// Lines of a table after its title line.
+std::vector<std::string> rows(const std::string& table) {
+  std::vector<std::string> out;
+  std::istringstream in(table);
+  std::string l;
+  std::getline(in, l);  // title
+  while (std::getline(in, l)) out.push_back(l);
+  return out;
+}
+
+TEST(Summary, TopRowsByCountThenTheRest) {
+  cli::DropSummary s(2);
+  for (int i = 0; i < 5; i++) s.add(drop("NO_SOCKET", "tcp_v4_rcv+0x91", "eth0"));
+  for (int i = 0; i < 3; i++) s.add(drop("NETFILTER_DROP", "nft_do_chain+0x3e8", "eth0"));
+  s.add(drop("NO_SOCKET", "tcp_v4_rcv+0x91", "eth1"));
+  s.add(drop("NOT_SPECIFIED", "sk_skb_reason_drop+0x4a", ""));
+  std::string t = s.interval(2.0);
+  EXPECT_NE(t.find("last 2.0 s, 10 drops"), std::string::npos) << t;
+  auto r = rows(t);
+  ASSERT_EQ(r.size(), 4u) << t;
+  EXPECT_EQ(r[0], "     DROPS    PER SEC  REASON          LOCATION            DEVICE");
+  EXPECT_EQ(r[1], "         5        2.5  NO_SOCKET       tcp_v4_rcv+0x91     eth0 netns 7");
+  EXPECT_EQ(r[2], "         3        1.5  NETFILTER_DROP  nft_do_chain+0x3e8  eth0 netns 7");
+  EXPECT_EQ(r[3], "         2        1.0  (2 more)");
+  // A new interval starts empty; the whole run keeps everything.
+  s.add(drop("NO_SOCKET", "tcp_v4_rcv+0x91", ""));
+  auto next = rows(s.interval(1.0));
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_NE(next[1].find("NO_SOCKET  tcp_v4_rcv+0x91  -"), std::string::npos) << next[1];
+  std::string all = s.total(11.0);
+  EXPECT_NE(all.find("whole run, 11.0 s, 11 drops"), std::string::npos) << all;
+  EXPECT_NE(rows(all)[1].find("         5        0.5  NO_SOCKET"), std::string::npos) << all;
 }
 
 }  // namespace
