@@ -8,8 +8,9 @@
  *
  * The hot path runs cheapest first, and a drop that a gate rejects reserves
  * nothing and copies at most its headers:
- *   reason -> namespace and device -> one copy of the headers + filter ->
- *   rate limit -> the rest of the event -> stack -> ring buffer.
+ *   noise location -> reason -> namespace and device -> one copy of the
+ *   headers + filter -> rate limit -> the rest of the event -> stack ->
+ *   ring buffer.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,6 +29,8 @@ const volatile __u8 cfg_filter = 0;      /* the filters below are real */
 const volatile __u8 cfg_reason_mode = DW_LIST_OFF;
 const volatile __u8 cfg_device_mode = DW_LIST_OFF;
 const volatile __u32 cfg_netns = 0;      /* 0: every namespace */
+const volatile __u32 cfg_noise_count = 0; /* ranges used in cfg_noise */
+const volatile struct dw_range cfg_noise[DW_NOISE_MAX] = {};
 /* Token bucket per CPU: one event costs rate_interval_ns of credit, credit
  * accrues with time up to rate_burst_ns. 0: no limit. */
 const volatile __u64 cfg_rate_interval_ns = 0;
@@ -112,6 +115,19 @@ static __always_inline bool list_rejects(__u8 mode, void *map, void *key)
 	return mode == DW_LIST_ALLOW ? !listed : listed;
 }
 
+/* Is the drop located in a function a noise rule names? A few compares of
+ * the tracepoint's own argument: nothing read from the skb. */
+static __always_inline bool noise_location(__u64 location)
+{
+	for (__u32 i = 0; i < DW_NOISE_MAX; i++) {
+		if (i >= cfg_noise_count)
+			break;
+		if (location >= cfg_noise[i].start && location < cfg_noise[i].end)
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool rate_allows(struct dw_counters *cnt)
 {
 	if (!cfg_rate_interval_ns)
@@ -154,6 +170,12 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	if (!cnt)
 		return 0;
 	cnt->seen++;
+
+	/* 0. noise rules pinned to locations: the drop's own argument */
+	if (cfg_noise_count && noise_location(location)) {
+		cnt->noise++;
+		return 0;
+	}
 
 	/* 1. reason: one hash lookup, nothing read from the skb yet */
 	if (list_rejects(cfg_reason_mode, &reasons, &reason)) {

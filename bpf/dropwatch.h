@@ -81,6 +81,12 @@ struct dw_dev_key {
 /* Per-CPU counters; userspace sums the CPUs. Every drop the probe sees ends
  * in exactly one of: a *_rejected gate, filtered, no_header_filtered,
  * rate_limited, lost, emitted. */
+/* Noise rules pinned to drop locations: [start, end) of each function. */
+#define DW_NOISE_MAX 32
+struct dw_range {
+	__u64 start, end;
+};
+
 struct dw_counters {
 	__u64 seen;               /* drops (reason not CONSUMED/NOT_DROPPED_YET) */
 	__u64 reason_rejected;    /* --reason / --reason-excluded */
@@ -92,6 +98,7 @@ struct dw_counters {
 	__u64 lost;               /* ring buffer had no room */
 	__u64 emitted;            /* events written to the ring buffer */
 	__u64 no_header;          /* emitted events whose skb had no headers */
+	__u64 noise;              /* dropped in a function a noise rule names */
 	/* token bucket state of this CPU (not a count) */
 	__u64 rate_credit_ns;
 	__u64 rate_last_ns;

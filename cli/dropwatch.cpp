@@ -11,6 +11,7 @@
 
 #include "cli/drop_filter.h"
 #include "cli/help.h"
+#include "cli/noise.h"
 #include "cli/offline.h"
 #include "cli/output_file.h"
 #include "cli/summary.h"
@@ -79,7 +80,15 @@ FILTERS
   (locally generated, tunnels) from the IP header, where link-level primitives
   such as "ether host" or "vlan" are false. With a filter, a drop with neither
   header is counted, never shown. Gates run in the kernel, cheapest first:
-  reason, namespace, device, filter, rate limit.
+  noise locations, reason, namespace, device, filter, rate limit.
+
+NOISE
+  Drops that are not data-plane losses are suppressed by default: a closing
+  TCP socket (skb_rbtree_purge), a failed neighbour entry (neigh_invalidate),
+  bnxt TX completion (bnxt_tx_int). A rule is an RE2 pattern matching a whole
+  function name; drops located in the functions it names are skipped in the
+  kernel, drops with such a function deeper in the stack in userspace (this
+  needs stacks). Both are counted in the exit summary.
 
 OUTPUT
   Events go to stdout: NDJSON (one object per line, huatuo dropwatch field
@@ -270,6 +279,20 @@ int main(int argc, char** argv) {
       ->type_name("N")
       ->check(CLI::NonNegativeNumber)
       ->group("Filtering");
+  std::vector<std::string> noise_patterns;
+  bool no_default_noise = false, list_noise = false;
+  app.add_option("--noise-rule", noise_patterns,
+                 "Also suppress drops whose location or a stack frame is a function whose whole "
+                 "name matches this RE2 pattern (repeatable); see --list-noise-rules")
+      ->type_name("PATTERN")
+      ->group("Filtering");
+  app.add_flag("--no-default-noise-rules", no_default_noise,
+               "Report the drops the default noise rules suppress (socket close, neighbour "
+               "failure, bnxt TX completion)")
+      ->group("Filtering");
+  app.add_flag("--list-noise-rules", list_noise,
+               "Print the noise rules in force and the kernel functions they pin, and exit")
+      ->group("Filtering");
   app.add_flag("--list-reasons", list_reasons,
                "Print this kernel's drop reasons (from its BTF) and exit")
       ->group("Filtering");
@@ -358,7 +381,40 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
 
+  std::vector<dw::cli::NoiseRule> noise_list;
+  if (!no_default_noise) noise_list = dw::cli::default_noise_rules();
+  for (const auto& p : noise_patterns) noise_list.push_back({p, ""});
+  auto noise = dw::cli::NoiseRules::compile(std::move(noise_list));
+  if (!noise) {
+    std::fprintf(stderr, "dropwatch: %s\n", noise.error().message.c_str());
+    return kExitUsage;
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> noise_ranges;
+  if (!noise->empty()) {
+    auto pre = dw::Kallsyms::load();
+    if (!pre) {
+      std::fprintf(stderr, "dropwatch: %s\n", pre.error().message.c_str());
+      return kExitRuntime;
+    }
+    std::string why;
+    noise_ranges = noise->locations(*pre, DW_NOISE_MAX, &why);
+    if (!why.empty()) std::fprintf(stderr, "dropwatch: %s\n", why.c_str());
+    if (list_noise) {
+      for (size_t i = 0; i < noise->rules().size(); i++) {
+        const auto& r = noise->rules()[i];
+        size_t pinned = noise->functions_named(*pre, i);
+        std::printf("%-24s %zu function%s in this kernel%s%s\n", r.pattern.c_str(), pinned,
+                    pinned == 1 ? "" : "s", r.why.empty() ? "" : ": ", r.why.c_str());
+      }
+      return kExitOk;
+    }
+  } else if (list_noise) {
+    std::printf("no noise rules\n");
+    return kExitOk;
+  }
+
   dw::ProbeOptions opts;
+  opts.noise_ranges = noise_ranges;
   std::optional<dw::cli::DropFilter> filter;
   if (!filter_expr.empty()) {
     std::string error;
@@ -459,7 +515,7 @@ int main(int argc, char** argv) {
                (*probe)->attach_point().c_str());
 
   const bool json = output == "json";
-  uint64_t written = 0, malformed = 0, no_bytes = 0;
+  uint64_t written = 0, malformed = 0, no_bytes = 0, noise_userspace = 0;
   bool file_failed = false;  // --output-file could not be written
   bool output_failed = false;
   std::string buf;
@@ -471,6 +527,10 @@ int main(int argc, char** argv) {
     if ((count && written >= count) || file_failed) return;
     if (!decoder.decode(rec, ev)) {
       malformed++;
+      return;
+    }
+    if (noise->match(ev)) {
+      noise_userspace++;
       return;
     }
     if (pcap) {
@@ -570,6 +630,11 @@ int main(int argc, char** argv) {
                u(c.seen), u(c.emitted), u(c.lost), u(written));
   uint64_t gated = c.reason_rejected + c.netns_rejected + c.device_rejected + c.filtered +
                    c.no_header_filtered + c.rate_limited;
+  if (c.noise || noise_userspace)
+    std::fprintf(stderr,
+                 "dropwatch: noise suppressed: %llu at a pinned location (in the kernel), %llu "
+                 "by a stack frame\n",
+                 u(c.noise), u(noise_userspace));
   if (gated)
     std::fprintf(stderr,
                  "dropwatch: not shown: %llu by reason, %llu by namespace, %llu by device, %llu "

@@ -29,6 +29,15 @@ class Kallsyms {
   // "tcp_v4_rcv+0x91", "ovs_dp_process_packet+0x1c [openvswitch]" (as %pS), "0xffff..." when unknown.
   const std::string& symbolize(uint64_t addr) const;
   size_t size() const { return syms_.size(); }
+  // [start, next symbol's start) of every symbol `pred` accepts.
+  template <typename Pred>
+  std::vector<std::pair<uint64_t, uint64_t>> ranges(Pred pred) const {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (size_t i = 0; i + 1 < syms_.size(); i++)
+      if (syms_[i + 1].addr > syms_[i].addr && pred(syms_[i]))
+        out.emplace_back(syms_[i].addr, syms_[i + 1].addr);
+    return out;
+  }
 
  private:
   std::vector<Symbol> syms_;  // sorted by addr

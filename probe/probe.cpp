@@ -140,6 +140,14 @@ Result<std::unique_ptr<Probe::State>> Probe::try_start(const ProbeOptions& o, bo
   sk->rodata->cfg_reason_mode = uint8_t(o.reason_mode);
   sk->rodata->cfg_device_mode = uint8_t(o.device_mode);
   sk->rodata->cfg_netns = o.netns;
+  if (o.noise_ranges.size() > DW_NOISE_MAX)
+    return fail("too many noise locations: " + std::to_string(o.noise_ranges.size()) +
+                ", at most " + std::to_string(DW_NOISE_MAX));
+  for (size_t i = 0; i < o.noise_ranges.size(); i++) {
+    sk->rodata->cfg_noise[i].start = o.noise_ranges[i].first;
+    sk->rodata->cfg_noise[i].end = o.noise_ranges[i].second;
+  }
+  sk->rodata->cfg_noise_count = uint32_t(o.noise_ranges.size());
   if (o.max_events_per_second) {
     // Each CPU gets its share of the rate (no shared state on the hot
     // path), and a burst of one second's share.
@@ -203,6 +211,7 @@ ProbeCounters Probe::counters() const {
     c.lost += v.lost;
     c.emitted += v.emitted;
     c.no_header += v.no_header;
+    c.noise += v.noise;
   }
   return c;
 }

@@ -41,13 +41,16 @@ struct ProbeOptions {
   std::vector<DeviceKey> devices;
   uint32_t netns = 0;                 // 0: every namespace
   uint32_t max_events_per_second = 0;  // 0: no limit
+  // Drops located in these [start, end) address ranges are noise (at most
+  // DW_NOISE_MAX of them), counted and not reported.
+  std::vector<std::pair<uint64_t, uint64_t>> noise_ranges;
 };
 
 // Sums over CPUs of bpf/dropwatch.h's struct dw_counters.
 struct ProbeCounters {
   uint64_t seen = 0, reason_rejected = 0, netns_rejected = 0, device_rejected = 0,
            filtered = 0, no_header_filtered = 0, rate_limited = 0, lost = 0, emitted = 0,
-           no_header = 0;
+           no_header = 0, noise = 0;
 };
 
 class Probe {
