@@ -15,6 +15,7 @@
 #include "cli/offline.h"
 #include "cli/output_file.h"
 #include "cli/summary.h"
+#include "cli/unix_stream.h"
 #include "cli/resolve.h"
 #include "compiler/pipeline.h"
 #include "dropwatch.h"
@@ -69,6 +70,8 @@ const char* kFooter = R"(EXAMPLES
       Stored events as text; the filter selects what it would have live.
   dropwatch pcap drops.ndjson -o drops.pcapng
       Stored events to pcapng, as -w would have written them.
+  dropwatch --output-storage unix:/run/huatuo/events.sock --filter tcp
+      Events to a collector's unix socket, as huatuo-bamai reads them.
   dropwatch --summary 5 --no-stack
       Every 5 s, the top 10 (reason, location, device) of the drops, with
       rates; the whole run's table at exit.
@@ -208,6 +211,14 @@ int main(int argc, char** argv) {
       ->type_name("N")
       ->check(CLI::Range(1u, 1000000u))
       ->needs(size_opt)
+      ->group("Output");
+  std::string storage_spec;
+  app.add_option("--output-storage", storage_spec,
+                 "Stream the events as NDJSON to a reader's unix socket (huatuo-bamai "
+                 "style) instead of stdout; reconnects when the reader restarts and counts "
+                 "what could not be sent")
+      ->type_name("unix:PATH")
+      ->excludes(out_file_opt)
       ->group("Output");
   app.add_flag("--packet-data", packet_data,
                "Put the captured bytes in each NDJSON event (\"packet\", base64). Default: only "
@@ -478,6 +489,15 @@ int main(int argc, char** argv) {
   const bool print_events = !pcap || print;
   std::optional<dw::cli::DropSummary> summary;
   if (summary_secs > 0) summary.emplace(top);
+  std::optional<dw::cli::UnixStream> storage;
+  if (!storage_spec.empty()) {
+    auto st = dw::cli::UnixStream::open(storage_spec);
+    if (!st) {
+      std::fprintf(stderr, "dropwatch: %s\n", st.error().message.c_str());
+      return kExitUsage;
+    }
+    storage.emplace(std::move(*st));
+  }
   std::optional<dw::cli::OutputFile> events_file;
   if (!output_file.empty()) {
     if (!print_events) {
@@ -541,7 +561,11 @@ int main(int argc, char** argv) {
     }
     if (summary) summary->add(ev);
     // With --summary, events only go to a file (or with --print).
-    if (print_events && (!summary || events_file || print)) {
+    if (storage && print_events) {
+      std::string line;
+      dw::format_json(ev, line, packet_data);
+      storage->send(line);
+    } else if (print_events && (!summary || events_file || print)) {
       size_t start = buf.size();
       if (json)
         dw::format_json(ev, buf, packet_data);
@@ -641,6 +665,12 @@ int main(int argc, char** argv) {
                  "by the filter, %llu without headers under a filter, %llu rate-limited\n",
                  u(c.reason_rejected), u(c.netns_rejected), u(c.device_rejected), u(c.filtered),
                  u(c.no_header_filtered), u(c.rate_limited));
+  if (storage)
+    std::fprintf(stderr,
+                 "dropwatch: %llu events sent to unix:%s, %llu not delivered (reader away), "
+                 "%llu reconnects\n",
+                 u(storage->delivered()), storage->path().c_str(), u(storage->undelivered()),
+                 u(storage->reconnects()));
   if (events_file) {
     uint64_t stored = events_file->events();
     if (!events_file->close() && !file_failed) {
