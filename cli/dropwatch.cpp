@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/capabilities.h"
 #include "cli/drop_filter.h"
 #include "cli/help.h"
 #include "cli/noise.h"
@@ -124,7 +125,8 @@ EXIT STATUS
   2  invalid option or value: a flag, a filter expression, a device, a drop
      reason, a namespace, a -w file that cannot be written
 
-Needs root (CAP_BPF, CAP_PERFMON) and a kernel with BTF (5.17+ for drop reasons).
+Needs root, or CAP_BPF, CAP_PERFMON and CAP_SYSLOG (docs/deploy.md), and a
+kernel with BTF (5.17+ for drop reasons).
 )";
 
 const char* kOfflineFooter = R"(EXAMPLES
@@ -381,6 +383,16 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  if (!list_reasons) {
+    std::string missing = dw::cli::missing_capabilities(dw::cli::effective_capabilities());
+    if (!missing.empty()) {
+      std::fprintf(stderr,
+                   "dropwatch: missing capabilities: %s; run as root or grant them "
+                   "(docs/deploy.md)\n",
+                   missing.c_str());
+      return kExitRuntime;
+    }
+  }
   auto reasons = dw::DropReasons::from_kernel();
   if (!reasons) {
     std::fprintf(stderr, "dropwatch: %s\n", reasons.error().message.c_str());

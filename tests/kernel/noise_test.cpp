@@ -105,7 +105,9 @@ TEST(Noise, APinnedLocationKeepsAStormInTheKernel) {
   }
   EXPECT_EQ(v4, 0u);
   EXPECT_EQ(v6, 10u) << "other locations still reported";
-  EXPECT_EQ(noise_count(dw->stderr_text(), " at a pinned location"), 100u) << dw->stderr_text();
+  // The location gate comes before the namespace gate: UDP drops elsewhere
+  // on the machine count too.
+  EXPECT_GE(noise_count(dw->stderr_text(), " at a pinned location"), 100u) << dw->stderr_text();
   EXPECT_EQ(noise_count(dw->stderr_text(), " by a stack frame"), 0u) << dw->stderr_text();
 }
 
