@@ -320,6 +320,7 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	e->operstate = 0;
 	e->sk_state = 0;
 	e->sk_protocol = 0;
+	e->sk_cgroup_id = 0;
 	e->stack_bytes = 0;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	__builtin_memset(e->ifname, 0, sizeof(e->ifname));
@@ -356,6 +357,9 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		e->flags |= DW_EV_HAS_SK;
 		e->sk_state = DW_READ(btf, sk->__sk_common.skc_state, sk, __sk_common.skc_state);
 		e->sk_protocol = DW_READ(btf, sk->sk_protocol, sk, sk_protocol);
+		/* the socket's cgroup: the container that owns the flow */
+		e->sk_cgroup_id = DW_READ(btf, sk->sk_cgrp_data.cgroup->kn->id, sk,
+					  sk_cgrp_data.cgroup, kn, id);
 	}
 	if (e->origin == DW_ORIGIN_NONE)
 		cnt->no_header++;

@@ -34,6 +34,7 @@ struct dw_event {
 	__u64 ts_boot_ns; /* bpf_ktime_get_boot_ns() at the drop */
 	__u64 location;   /* return address in the function that dropped */
 	__u64 cgroup_id;  /* cgroup v2 id of the current task */
+	__u64 sk_cgroup_id; /* cgroup v2 id of the skb's socket, 0 without one */
 	__u32 reason;     /* enum skb_drop_reason, subsystem in the top 16 bits */
 	__u32 netns;      /* inode of the skb's network namespace, 0 if unknown */
 	__u32 pid;        /* tgid of the current task */
@@ -63,7 +64,7 @@ struct dw_event {
 	__u8 data[];
 };
 
-#define DW_EVENT_HEADER_SIZE 120
+#define DW_EVENT_HEADER_SIZE 128
 
 /* Gates, set by the loader (rodata cfg_*_mode). */
 enum dw_list_mode {

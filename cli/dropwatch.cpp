@@ -20,6 +20,7 @@
 #include "cli/resolve.h"
 #include "compiler/pipeline.h"
 #include "dropwatch.h"
+#include "probe/cgroups.h"
 #include "probe/drop_reasons.h"
 #include "probe/event.h"
 #include "probe/format.h"
@@ -548,6 +549,7 @@ int main(int argc, char** argv) {
 
   const bool json = output == "json";
   uint64_t written = 0, malformed = 0, no_bytes = 0, noise_userspace = 0;
+  dw::CgroupPaths cgroups;
   bool file_failed = false;  // --output-file could not be written
   bool output_failed = false;
   std::string buf;
@@ -564,6 +566,10 @@ int main(int argc, char** argv) {
     if (noise->match(ev)) {
       noise_userspace++;
       return;
+    }
+    if (ev.sk_cgroup_id) {
+      ev.cgroup_path = cgroups.path(ev.sk_cgroup_id);
+      ev.container_id = dw::container_id(ev.cgroup_path);
     }
     if (pcap) {
       if (ev.packet.empty())

@@ -65,6 +65,7 @@ bool EventDecoder::decode(std::span<const uint8_t> record, DropEvent& ev) const 
   ev.dev_flags = h.dev_flags;
   ev.operstate = h.operstate;
   ev.cgroup_id = h.cgroup_id;
+  ev.sk_cgroup_id = h.sk_cgroup_id;
   ev.has_sk = h.flags & DW_EV_HAS_SK;
   ev.sk_state = h.sk_state;
   ev.sk_protocol = h.sk_protocol;

@@ -50,6 +50,9 @@ Result<DropEvent> parse_event_json(std::string_view line) {
     ev.ifindex = j.value("netdev_ifindex", 0);
     ev.rx_ifindex = j.value("rx_ifindex", 0);
     ev.cgroup_id = j.value("cgroup_id", uint64_t(0));
+    ev.sk_cgroup_id = j.value("sk_cgroup_id", uint64_t(0));
+    ev.cgroup_path = j.value("cgroup_path", "");
+    ev.container_id = j.value("container_id", "");
     ev.eth_proto = uint16_t(std::stoul(j.value("packet_eth_proto", "0x0000"), nullptr, 16));
     ev.wire_len = j.value("packet_len", 0u);
     ev.skb_len = ev.wire_len;

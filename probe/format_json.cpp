@@ -135,6 +135,11 @@ void format_json(const DropEvent& e, std::string& out, bool packet_data) {
     o.strings("netdev_linkstatus", link_status(e.dev_flags, e.operstate));
   }
   o.num("rx_ifindex", e.rx_ifindex).num("cgroup_id", e.cgroup_id);
+  if (e.sk_cgroup_id) {
+    o.num("sk_cgroup_id", e.sk_cgroup_id);
+    if (!e.cgroup_path.empty()) o.str("cgroup_path", e.cgroup_path);
+    if (!e.container_id.empty()) o.str("container_id", e.container_id);
+  }
   o.str("packet_eth_proto", hex16(e.eth_proto)).num("packet_len", e.wire_len);
   o.num("capture_len", e.packet.size());
   if (!e.packet.empty()) layers_json(o, e);
