@@ -12,6 +12,7 @@
 #include "cli/capabilities.h"
 #include "cli/drop_filter.h"
 #include "cli/help.h"
+#include "cli/metrics.h"
 #include "cli/noise.h"
 #include "cli/offline.h"
 #include "cli/output_file.h"
@@ -74,6 +75,8 @@ const char* kFooter = R"(EXAMPLES
       Stored events to pcapng, as -w would have written them.
   dropwatch --output-storage unix:/run/huatuo/events.sock --filter tcp
       Events to a collector's unix socket, as huatuo-bamai reads them.
+  dropwatch --metrics 127.0.0.1:9464 --summary 60
+      Prometheus metrics of every drop, a table on stdout every minute.
   dropwatch --summary 5 --no-stack
       Every 5 s, the top 10 (reason, location, device) of the drops, with
       rates; the whole run's table at exit.
@@ -214,6 +217,21 @@ int main(int argc, char** argv) {
       ->type_name("N")
       ->check(CLI::Range(1u, 1000000u))
       ->needs(size_opt)
+      ->group("Output");
+  std::string metrics_addr;
+  size_t metrics_series = 1000;
+  auto* metrics_opt =
+      app.add_option("--metrics", metrics_addr,
+                     "Serve Prometheus metrics at http://ADDR:PORT/metrics: drops by reason, "
+                     "function, device and namespace, and every probe counter")
+          ->type_name("ADDR:PORT")
+          ->group("Output");
+  app.add_option("--metrics-max-series", metrics_series,
+                 "At most N label sets for dropwatch_drops_total; further ones are counted "
+                 "under labels \"other\". Default: 1000")
+      ->type_name("N")
+      ->check(CLI::Range(size_t(1), size_t(1000000)))
+      ->needs(metrics_opt)
       ->group("Output");
   std::string storage_spec;
   app.add_option("--output-storage", storage_spec,
@@ -502,6 +520,17 @@ int main(int argc, char** argv) {
   const bool print_events = !pcap || print;
   std::optional<dw::cli::DropSummary> summary;
   if (summary_secs > 0) summary.emplace(top);
+  std::optional<dw::cli::Metrics> metrics;
+  std::unique_ptr<dw::cli::MetricsServer> metrics_server;
+  if (!metrics_addr.empty()) {
+    metrics.emplace(metrics_series);
+    auto srv = dw::cli::MetricsServer::start(metrics_addr, *metrics);
+    if (!srv) {
+      std::fprintf(stderr, "dropwatch: %s\n", srv.error().message.c_str());
+      return kExitUsage;
+    }
+    metrics_server = std::move(*srv);
+  }
   std::optional<dw::cli::UnixStream> storage;
   if (!storage_spec.empty()) {
     auto st = dw::cli::UnixStream::open(storage_spec);
@@ -571,6 +600,7 @@ int main(int argc, char** argv) {
       ev.cgroup_path = cgroups.path(ev.sk_cgroup_id);
       ev.container_id = dw::container_id(ev.cgroup_path);
     }
+    if (metrics) metrics->add(ev);
     if (pcap) {
       if (ev.packet.empty())
         no_bytes++;
@@ -622,6 +652,7 @@ int main(int argc, char** argv) {
       next_report += std::chrono::seconds(1);
     }
     auto n = (*probe)->poll(100, on_record);
+    if (metrics) metrics->set_probe((*probe)->counters(), noise_userspace);
     if (summary && std::chrono::steady_clock::now() >= next_summary) {
       buf += summary->interval(summary_secs);
       next_summary += summary_period;

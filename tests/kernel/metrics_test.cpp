@@ -1,0 +1,139 @@
+// --metrics: a real Prometheus server scrapes dropwatch during a drop storm
+// and its query API returns the drop counters; promtool accepts the format.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "tests/support/dropwatch_run.h"
+#include "tests/support/netns.h"
+
+namespace dw::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// GET http://127.0.0.1:port/path; the body, or "" on failure.
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string resp;
+  char buf[8192];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) resp.append(buf, size_t(n));
+  close(fd);
+  size_t body = resp.find("\r\n\r\n");
+  if (body == std::string::npos || !resp.starts_with("HTTP/1.1 200")) return "";
+  std::string b = resp.substr(body + 4);
+  // Prometheus answers chunked; its query results fit in one chunk here.
+  if (resp.find("Transfer-Encoding: chunked") != std::string::npos) {
+    size_t nl = b.find("\r\n");
+    size_t len = std::stoul(b.substr(0, nl), nullptr, 16);
+    b = b.substr(nl + 2, len);
+  }
+  return b;
+}
+
+TEST(Metrics, PrometheusScrapesTheDropCounters) {
+  NetnsPair ns("dwm");
+  ASSERT_TRUE(ns.ok());
+  const uint16_t port = 20000 + getpid() % 10000, prom_port = port + 1;
+  std::string addr = "127.0.0.1:" + std::to_string(port);
+  std::string why;
+  auto dw = start_dropwatch({"--metrics", addr, "--summary", "5", "--no-stack", "--filter",
+                             "udp port 4511 or udp port 4512"},
+                            &why);
+  ASSERT_TRUE(dw) << why;
+  run_in_netns(ns.a(), "dw-metrics", [] {
+    for (int i = 0; i < 50; i++) send_udp(NetnsPair::kAddrB, 4511);
+    for (int i = 0; i < 7; i++) send_udp(NetnsPair::kAddr6B, 4512);
+    return 0;
+  });
+  std::this_thread::sleep_for(500ms);
+
+  std::string body = http_get(port, "/metrics");
+  std::string b = std::to_string(ns.inode_b());
+  EXPECT_NE(body.find("dropwatch_drops_total{reason=\"NO_SOCKET\",location=\"__udp4_lib_rcv\","
+                      "device=\"dwb0\",netns=\"" + b + "\"} 50\n"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("dropwatch_drops_total{reason=\"NO_SOCKET\",location=\"__udp6_lib_rcv\","
+                      "device=\"dwb0\",netns=\"" + b + "\"} 7\n"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("dropwatch_events_lost_total 0\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("dropwatch_build_info{version="), std::string::npos) << body;
+  std::string dir = std::string(DW_BUILD_DIR) + "/test-prometheus";
+  sh("rm -rf " + dir + " && mkdir -p " + dir);
+  std::ofstream(dir + "/metrics.txt") << body;
+  EXPECT_EQ(sh("promtool check metrics < " + dir + "/metrics.txt > " + dir + "/promtool.txt 2>&1"),
+            0)
+      << shell_output("cat " + dir + "/promtool.txt");
+
+  // A real Prometheus, scraping every second.
+  std::ofstream(dir + "/prometheus.yml")
+      << "global: {scrape_interval: 1s}\n"
+         "scrape_configs:\n"
+         "  - job_name: dropwatch\n"
+         "    static_configs: [{targets: ['" << addr << "']}]\n";
+  Process prom({"/usr/bin/prometheus", "--config.file=" + dir + "/prometheus.yml",
+                "--storage.tsdb.path=" + dir + "/data",
+                "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
+  std::string result;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    result = http_get(prom_port, "/api/v1/query?query=dropwatch_drops_total%7Bnetns%3D%22" + b +
+                                     "%22%7D");
+    if (result.find("__udp4_lib_rcv") != std::string::npos &&
+        result.find("__udp6_lib_rcv") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(500ms);
+  }
+  auto j = nlohmann::json::parse(result, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << result << "\n" << prom.stderr_text();
+  ASSERT_EQ(j["status"], "success") << result;
+  std::map<std::string, std::string> by_location;
+  for (const auto& r : j["data"]["result"])
+    by_location[r["metric"]["location"]] = r["value"][1].get<std::string>();
+  EXPECT_EQ(by_location["__udp4_lib_rcv"], "50") << result;
+  EXPECT_EQ(by_location["__udp6_lib_rcv"], "7") << result;
+  prom.signal(SIGTERM);
+  prom.wait(10s);
+
+  dw->signal(SIGINT);
+  ASSERT_EQ(dw->wait(10s), 0) << dw->stderr_text();
+  // The summary table came out at exit too.
+  bool table = false;
+  for (const auto& l : dw->stdout_lines()) table |= l.find("whole run") != std::string::npos;
+  EXPECT_TRUE(table);
+  sh("rm -rf " + dir);
+}
+
+TEST(Metrics, BadAddressesFailBeforeAttaching) {
+  for (const char* bad : {"9464", "127.0.0.1:http", "300.1.1.1:9464", "127.0.0.1:70000"}) {
+    Process p({dropwatch_path(), "--metrics", bad});
+    EXPECT_EQ(p.wait(20s), 2) << bad;
+    EXPECT_NE(p.stderr_text().find("--metrics"), std::string::npos) << p.stderr_text();
+    EXPECT_EQ(p.stderr_text().find("watching"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace dw::test
