@@ -23,8 +23,10 @@
 #include <thread>
 #include <vector>
 
-#include "empty.skel.h"
+#include "cli/noise.h"
 #include "compiler/pipeline.h"
+#include "dropwatch.h"
+#include "empty.skel.h"
 #include "probe/probe.h"
 
 #include <optional>
@@ -77,8 +79,14 @@ Row measure(const std::string& name, int prog_fd, uint64_t packets) {
 }
 
 Row measure_dropwatch(const std::string& name, bool stack, uint64_t packets,
-                      const std::string& filter = "") {
+                      const std::string& filter = "", bool noise = false) {
   dw::ProbeOptions o;
+  if (noise) {  // the default rules, pinned as the dropwatch command pins them
+    auto syms = dw::Kallsyms::load();
+    auto rules = dw::cli::NoiseRules::compile(dw::cli::default_noise_rules());
+    std::string why;
+    if (syms && rules) o.noise_ranges = rules->locations(*syms, DW_NOISE_MAX, &why);
+  }
   o.stack = stack;
   o.attach = dw::AttachMode::kBtf;
   std::optional<dw::filter::FrontEnd> link, net;
@@ -169,6 +177,9 @@ int main(int argc, char** argv) {
   // or accept all of it, after the same header copy.
   rows.push_back(measure_dropwatch("dropwatch, filter rejects every drop (`tcp port 3306`)", false,
                                    packets, "tcp port 3306"));
+  rows.push_back(measure_dropwatch(
+      "dropwatch, default noise rules pinned, filter rejects every drop", false, packets,
+      "tcp port 3306", true));
   rows.push_back(measure_dropwatch("dropwatch, filter accepts every drop (`udp dst port 9`), no stack",
                                    false, packets, "udp dst port 9"));
   rows.push_back(measure_dropwatch("dropwatch, no filter, no stack", false, packets));
