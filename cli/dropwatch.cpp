@@ -577,7 +577,7 @@ int main(int argc, char** argv) {
                (*probe)->attach_point().c_str());
 
   const bool json = output == "json";
-  uint64_t written = 0, malformed = 0, no_bytes = 0, noise_userspace = 0;
+  uint64_t written = 0, malformed = 0, noise_userspace = 0;
   dw::CgroupPaths cgroups;
   bool file_failed = false;  // --output-file could not be written
   bool output_failed = false;
@@ -597,37 +597,28 @@ int main(int argc, char** argv) {
       return;
     }
     if (ev.sk_cgroup_id) {
-      ev.cgroup_path = cgroups.path(ev.sk_cgroup_id);
-      ev.container_id = dw::container_id(ev.cgroup_path);
+      const dw::CgroupPaths::Cgroup& cg = cgroups.lookup(ev.sk_cgroup_id);
+      ev.cgroup_path = cg.path;
+      ev.container_id = cg.container_id;
     }
     if (metrics) metrics->add(ev);
-    if (pcap) {
-      if (ev.packet.empty())
-        no_bytes++;
-      else if (!pcap->write(ev))
-        output_failed = true;
-    }
+    if (pcap && !pcap->write(ev)) output_failed = true;
     if (summary) summary->add(ev);
-    // With --summary, events only go to a file (or with --print).
-    if (storage && print_events) {
-      std::string line;
-      dw::format_json(ev, line, packet_data);
-      storage->send(line);
-    } else if (print_events && (!summary || events_file || print)) {
+    // With --summary, events only go to a socket or a file (or with --print).
+    if (print_events && (storage || events_file || print || !summary)) {
       size_t start = buf.size();
-      if (json)
+      if (json || storage)  // the socket always gets NDJSON
         dw::format_json(ev, buf, packet_data);
       else
         dw::format_text(ev, buf);
-      if (events_file) {
-        bool ok = events_file->add(std::string_view(buf).substr(start));
-        buf.resize(start);
-        if (!ok) {
-          file_failed = true;
-          written++;  // handed to the output, counted below as not written
-          return;
-        }
-      }
+      std::string_view event = std::string_view(buf).substr(start);
+      bool ok = true;
+      if (storage)
+        storage->send(event);  // an undelivered event is counted by the stream
+      else if (events_file)
+        ok = events_file->add(event);
+      if (storage || events_file) buf.resize(start);  // not for stdout
+      if (!ok) file_failed = true;  // counted below as not written
     }
     written++;
   };
@@ -738,18 +729,12 @@ int main(int argc, char** argv) {
     std::fputc('\n', stderr);
   }
   if (pcap) {
-    uint64_t handed = pcap->packets();
     if (!pcap->close() && !output_failed) {
       std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", write_path.c_str(),
                    std::strerror(errno));
       output_failed = true;
     }
-    std::fprintf(stderr, "dropwatch: %llu packets written to %s%s", u(pcap->written()),
-                 write_path.c_str(), handed || write_path == "-" ? "" : " (removed: empty)");
-    if (pcap->unwritten())
-      std::fprintf(stderr, "; %llu packets could not be written", u(pcap->unwritten()));
-    if (no_bytes) std::fprintf(stderr, ", %llu events without packet bytes left out", u(no_bytes));
-    std::fputc('\n', stderr);
+    std::fprintf(stderr, "dropwatch: %s", pcap->report().c_str());
   }
   if (malformed) std::fprintf(stderr, "dropwatch: %llu malformed records skipped\n",
                               (unsigned long long)malformed);

@@ -126,12 +126,7 @@ int run_pcap(const OfflineOptions& o) {
   }
   Counts n;
   bool write_failed = false;
-  uint64_t no_bytes = 0;
   auto sink = [&](const DropEvent& ev) {
-    if (ev.packet.empty()) {
-      no_bytes++;
-      return true;
-    }
     write_failed = !w->write(ev);
     return !write_failed;
   };
@@ -139,18 +134,12 @@ int run_pcap(const OfflineOptions& o) {
     w->close();
     return kUsage;
   }
-  uint64_t frames = w->packets();
   if (!w->close()) write_failed = true;
   if (write_failed)
     std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", o.pcap_out.c_str(),
                  std::strerror(errno));
   summary(n, "matched");
-  std::fprintf(stderr, "dropwatch: %llu packets written to %s%s", (unsigned long long)frames,
-               o.pcap_out.c_str(), frames || o.pcap_out == "-" ? "" : " (removed: empty)");
-  if (no_bytes)
-    std::fprintf(stderr, ", %llu events without packet bytes left out",
-                 (unsigned long long)no_bytes);
-  std::fputc('\n', stderr);
+  std::fprintf(stderr, "dropwatch: %s", w->report().c_str());
   return write_failed || n.malformed ? kRuntime : kOk;
 }
 

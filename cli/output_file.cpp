@@ -1,8 +1,5 @@
 #include "cli/output_file.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -29,12 +26,6 @@ std::optional<uint64_t> parse_file_size(std::string_view t) {
   }
   if (n == 0) return std::nullopt;
   return n * unit;
-}
-
-void remove_if_empty(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
-    ::unlink(path.c_str());
 }
 
 Result<OutputFile> OutputFile::open(std::string base, uint64_t size_limit, uint32_t count) {
@@ -65,11 +56,10 @@ bool OutputFile::start(uint64_t index) {
 }
 
 bool OutputFile::finish_file() {
-  bool ok = file_->close();
+  bool ok = file_->close(/*remove_if_none=*/true);
   int err = errno;
   done_added_ += file_->records();
   done_written_ += file_->written();
-  if (file_->records() == 0) remove_if_empty(name_);
   file_.reset();
   errno = err;
   return ok;

@@ -61,7 +61,4 @@ class OutputFile {
   uint64_t index_ = 0, started_ = 0, done_added_ = 0, done_written_ = 0;
 };
 
-// Removes `path` when it is an empty regular file (never a device or a pipe).
-void remove_if_empty(const std::string& path);
-
 }  // namespace dw::cli

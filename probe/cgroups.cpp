@@ -10,13 +10,15 @@ namespace dw {
 namespace {
 
 // nftw has no user pointer: the walk in progress.
-thread_local std::unordered_map<uint64_t, std::string>* g_paths;
+thread_local std::unordered_map<uint64_t, CgroupPaths::Cgroup>* g_cgroups;
 thread_local size_t g_prefix;
 
 int visit(const char* path, const struct stat* st, int type, FTW*) {
   if (type == FTW_D) {
     std::string rel = std::string(path).substr(g_prefix);
-    (*g_paths)[st->st_ino] = rel.empty() ? "/" : rel;
+    if (rel.empty()) rel = "/";
+    std::string id = container_id(rel);
+    (*g_cgroups)[st->st_ino] = {std::move(rel), std::move(id)};
   }
   return 0;
 }
@@ -49,21 +51,21 @@ void CgroupPaths::rescan() {
   last_scan_ = std::chrono::steady_clock::now();
   scanned_ = true;
   if (mount_.empty()) return;
-  paths_.clear();
-  g_paths = &paths_;
+  cgroups_.clear();
+  g_cgroups = &cgroups_;
   g_prefix = mount_.size();
   nftw(mount_.c_str(), visit, 32, FTW_PHYS | FTW_MOUNT);
-  g_paths = nullptr;
+  g_cgroups = nullptr;
 }
 
-const std::string& CgroupPaths::path(uint64_t id) {
-  static const std::string kNone;
-  auto it = paths_.find(id);
-  if (it != paths_.end()) return it->second;
+const CgroupPaths::Cgroup& CgroupPaths::lookup(uint64_t id) {
+  static const Cgroup kNone;
+  auto it = cgroups_.find(id);
+  if (it != cgroups_.end()) return it->second;
   if (!scanned_ || std::chrono::steady_clock::now() - last_scan_ > std::chrono::seconds(1)) {
     rescan();
-    it = paths_.find(id);
-    if (it != paths_.end()) return it->second;
+    it = cgroups_.find(id);
+    if (it != cgroups_.end()) return it->second;
   }
   return kNone;
 }

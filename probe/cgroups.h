@@ -17,15 +17,19 @@ class CgroupPaths {
   // The cgroup2 mount from /proc/self/mountinfo; none: every path is empty.
   CgroupPaths();
   explicit CgroupPaths(std::string mount) : mount_(std::move(mount)) {}
-  // "/system.slice/docker-0123....scope", "/" for the root, "" if unknown.
-  const std::string& path(uint64_t id);
+  struct Cgroup {
+    std::string path;          // "/system.slice/docker-0123....scope", "/" for the root
+    std::string container_id;  // container_id(path), worked out once per cgroup
+  };
+  // Empty strings when the id is unknown.
+  const Cgroup& lookup(uint64_t id);
   const std::string& mount() const { return mount_; }
 
  private:
   void rescan();
 
   std::string mount_;
-  std::unordered_map<uint64_t, std::string> paths_;
+  std::unordered_map<uint64_t, Cgroup> cgroups_;
   std::chrono::steady_clock::time_point last_scan_{};
   bool scanned_ = false;
 };

@@ -2,8 +2,6 @@
 // (the byte-order magic tells readers which).
 #include "probe/pcapng.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -76,6 +74,7 @@ PcapngWriter::PcapngWriter(PcapngWriter&& o) noexcept
     : file_(std::move(o.file_)),
       snaplen_(o.snaplen_),
       closed_(std::exchange(o.closed_, true)),
+      no_bytes_(o.no_bytes_),
       interfaces_(std::move(o.interfaces_)) {}
 
 uint32_t PcapngWriter::interface_for(const DropEvent& ev, uint16_t linktype) {
@@ -102,7 +101,11 @@ uint32_t PcapngWriter::interface_for(const DropEvent& ev, uint16_t linktype) {
 }
 
 bool PcapngWriter::write(const DropEvent& ev) {
-  if (closed_ || ev.packet.empty()) return true;  // nothing captured: no frame to show
+  if (closed_) return true;
+  if (ev.packet.empty()) {  // nothing captured: no frame to show
+    no_bytes_++;
+    return true;
+  }
   uint16_t linktype = ev.link_level ? kLinktypeEthernet : kLinktypeRaw;
   uint32_t ifid = interface_for(ev, linktype);
   uint64_t ts = ev.realtime_ns > 0 ? static_cast<uint64_t>(ev.realtime_ns) : 0;
@@ -118,14 +121,18 @@ bool PcapngWriter::write(const DropEvent& ev) {
   return file_.add(block(kEnhancedPacket, std::move(body)));
 }
 
+std::string PcapngWriter::report() const {
+  const std::string& path = file_.path();
+  std::string r = std::to_string(written()) + " packets written to " + path;
+  if (packets() == 0 && path != "-") r += " (removed: empty)";
+  if (unwritten()) r += "; " + std::to_string(unwritten()) + " packets could not be written";
+  if (no_bytes_) r += ", " + std::to_string(no_bytes_) + " events without packet bytes left out";
+  return r + "\n";
+}
+
 bool PcapngWriter::close() {
   if (std::exchange(closed_, true)) return !file_.failed();
-  bool ok = file_.close();
-  int err = errno;
-  // A file without packets holds headers only; never remove a device or pipe.
-  if (file_.records() == 0 && file_.is_regular() && file_.path() != "-") ::unlink(file_.path().c_str());
-  errno = err;
-  return ok;
+  return file_.close(/*remove_if_none=*/true);  // headers only: no capture
 }
 
 }  // namespace dw

@@ -39,6 +39,9 @@ class PcapngWriter {
   // not (after a write error). The file ends on a whole block.
   uint64_t written() const { return file_.written(); }
   uint64_t unwritten() const { return file_.unwritten(); }
+  // After close(): "N packets written to PATH[ (removed: empty)][; M packets
+  // could not be written][, K events without packet bytes left out]\n".
+  std::string report() const;
 
  private:
   PcapngWriter(RecordFile f, uint32_t snaplen) : file_(std::move(f)), snaplen_(snaplen) {}
@@ -47,6 +50,7 @@ class PcapngWriter {
   RecordFile file_;
   uint32_t snaplen_;
   bool closed_ = false;
+  uint64_t no_bytes_ = 0;  // events without captured bytes: no frame
   std::map<std::tuple<uint32_t, int32_t, uint16_t>, uint32_t> interfaces_;
 };
 

@@ -86,7 +86,7 @@ bool RecordFile::flush() {
   return !failed_;
 }
 
-bool RecordFile::close() {
+bool RecordFile::close(bool remove_if_none) {
   if (fd_ < 0) return !failed_;
   bool ok = flush();
   int err = errno;
@@ -95,6 +95,7 @@ bool RecordFile::close() {
     err = errno;
     failed_ = true;
   }
+  if (remove_if_none && added_ == 0 && regular_ && path_ != "-") ::unlink(path_.c_str());
   errno = err;
   return ok;
 }

@@ -29,14 +29,15 @@ class RecordFile {
   // Writes what is buffered. After a short write the file is cut back to
   // the last whole record (not possible on a pipe or device).
   bool flush();
-  bool close();  // flush, then close
+  // Flush, then close. With `remove_if_none`, a regular file that received
+  // no counted record is removed (never a device, a pipe or stdout).
+  bool close(bool remove_if_none = false);
 
   uint64_t records() const { return added_; }         // handed to add()
   uint64_t written() const { return written_; }       // known to be in the file
   uint64_t unwritten() const { return added_ - written_; }
   uint64_t bytes() const { return file_bytes_ + buf_.size(); }
   bool failed() const { return failed_; }
-  bool is_regular() const { return regular_; }
   const std::string& path() const { return path_; }
 
  private:

@@ -58,10 +58,7 @@ TEST(Attribution, ADropCarriesItsSocketsCgroupAndContainer) {
   NetnsPair ns("dwk");
   ASSERT_TRUE(ns.ok());
   // The container's socket is dropped in its own output path.
-  std::string in_a = "ip netns exec " + ns.a() + " ";
-  ASSERT_EQ(sh(in_a + "nft add table inet dwtest"), 0);
-  ASSERT_EQ(sh(in_a + "nft add chain inet dwtest out '{ type filter hook output priority 0; }'"), 0);
-  ASSERT_EQ(sh(in_a + "nft add rule inet dwtest out udp dport 4501 drop"), 0);
+  ASSERT_EQ(nft_drop(ns.a(), "output", "udp dport 4501"), 0);
   std::string why;
   auto dw = start_dropwatch({"-o", "json", "--no-stack", "--filter", "udp port 4501"}, &why);
   ASSERT_TRUE(dw) << why;

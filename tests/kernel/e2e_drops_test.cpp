@@ -64,11 +64,7 @@ class E2eDrops : public ::testing::TestWithParam<std::string> {};
 TEST_P(E2eDrops, ReportsExactlyTheDropsMadeInANamespace) {
   NetnsPair ns("dwe");
   ASSERT_TRUE(ns.ok());
-  ASSERT_EQ(ns.exec_b("nft add table inet dwtest"), 0);
-  ASSERT_EQ(ns.exec_b("nft add chain inet dwtest in "
-                      "'{ type filter hook input priority 0; policy accept; }'"),
-            0);
-  ASSERT_EQ(ns.exec_b("nft add rule inet dwtest in udp dport 7777 drop"), 0);
+  ASSERT_EQ(nft_drop(ns.b(), "input", "udp dport 7777"), 0);
   auto dw = start_dropwatch({"--output", "json", "--attach", GetParam()});
   ASSERT_TRUE(dw);
 

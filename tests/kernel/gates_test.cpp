@@ -51,13 +51,8 @@ class Scenario : public ::testing::Test {
   void SetUp() override {
     ns_ = std::make_unique<NetnsPair>("dwg");
     ASSERT_TRUE(ns_->ok());
-    ASSERT_EQ(ns_->exec_b("nft add table inet t"), 0);
-    ASSERT_EQ(ns_->exec_b("nft add chain inet t in '{ type filter hook input priority 0; }'"), 0);
-    ASSERT_EQ(ns_->exec_b("nft add rule inet t in icmp type echo-request drop"), 0);
-    std::string a = "ip netns exec " + ns_->a() + " ";
-    ASSERT_EQ(sh(a + "nft add table inet t"), 0);
-    ASSERT_EQ(sh(a + "nft add chain inet t out '{ type filter hook output priority 0; }'"), 0);
-    ASSERT_EQ(sh(a + "nft add rule inet t out udp dport 5555 drop"), 0);
+    ASSERT_EQ(nft_drop(ns_->b(), "input", "icmp type echo-request"), 0);
+    ASSERT_EQ(nft_drop(ns_->a(), "output", "udp dport 5555"), 0);
   }
 
   static int make_drops() {

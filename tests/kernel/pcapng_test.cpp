@@ -49,12 +49,7 @@ uint16_t dport_of(const json& e) {
 TEST(Pcapng, TsharkReadsEveryDropWithItsReasonAndLengths) {
   NetnsPair ns("dwg");
   ASSERT_TRUE(ns.ok());
-  std::string in_a = "ip netns exec " + ns.a() + " ";
-  ASSERT_EQ(sh(in_a + "nft add table inet dwtest"), 0);
-  ASSERT_EQ(sh(in_a + "nft add chain inet dwtest out "
-                      "'{ type filter hook output priority 0; policy accept; }'"),
-            0);
-  ASSERT_EQ(sh(in_a + "nft add rule inet dwtest out udp dport 4403 drop"), 0);
+  ASSERT_EQ(nft_drop(ns.a(), "output", "udp dport 4403"), 0);
   std::string path = std::string(DW_BUILD_DIR) + "/test-drops.pcapng";
   std::remove(path.c_str());
 

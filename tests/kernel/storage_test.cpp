@@ -73,10 +73,7 @@ std::string tshark_view(const std::string& path) {
 // Drops in namespace b (Ethernet, IPv4 and IPv6, TCP and UDP) and in a's
 // output path (raw IP), with the given ports.
 void make_drops(const NetnsPair& ns, uint16_t port) {
-  std::string in_a = "ip netns exec " + ns.a() + " ";
-  sh(in_a + "nft add table inet dwtest");
-  sh(in_a + "nft add chain inet dwtest out '{ type filter hook output priority 0; }'");
-  sh(in_a + "nft add rule inet dwtest out udp dport " + std::to_string(port + 2) + " drop");
+  nft_drop(ns.a(), "output", "udp dport " + std::to_string(port + 2));
   run_in_netns(ns.a(), "dw-store", [port] {
     send_tcp_syn(NetnsPair::kAddrB, port);
     send_tcp_syn(NetnsPair::kAddr6B, port);
@@ -329,11 +326,7 @@ namespace {
 TEST(Summary, TablesCountTheDropsOfAStorm) {
   NetnsPair ns("dwy");
   ASSERT_TRUE(ns.ok());
-  ASSERT_EQ(ns.exec_b("nft add table inet dwtest"), 0);
-  ASSERT_EQ(ns.exec_b("nft add chain inet dwtest in "
-                      "'{ type filter hook input priority 0; policy accept; }'"),
-            0);
-  ASSERT_EQ(ns.exec_b("nft add rule inet dwtest in udp dport 4452 drop"), 0);
+  ASSERT_EQ(nft_drop(ns.b(), "input", "udp dport 4452"), 0);
   std::string why;
   auto dw = start_dropwatch(
       {"--filter", "udp port 4451 or udp port 4452", "--summary", "1", "--top", "5"}, &why);

@@ -70,6 +70,15 @@ int NetnsPair::exec_b(const std::string& cmd) const {
   return sh("ip netns exec " + b_ + " " + cmd);
 }
 
+int nft_drop(const std::string& name, const std::string& hook, const std::string& match) {
+  std::string nft = "ip netns exec " + name + " nft ";
+  std::string chain = "dw_" + hook;
+  return sh(nft + "add table inet dwtest") ||
+         sh(nft + "add chain inet dwtest " + chain + " '{ type filter hook " + hook +
+            " priority 0; policy accept; }'") ||
+         sh(nft + "add rule inet dwtest " + chain + " " + match + " drop");
+}
+
 int run_in_netns(const std::string& name, const std::string& comm, const std::function<int()>& fn) {
   pid_t pid = fork();
   if (pid < 0) return -1;

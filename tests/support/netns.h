@@ -54,6 +54,10 @@ class NetnsPair {
   bool ok_ = false;
 };
 
+// In namespace `name`, drops what nft `match` selects ("udp dport 7777") at
+// `hook` ("input" or "output"): NETFILTER_DROP. Returns 0 when set up.
+int nft_drop(const std::string& name, const std::string& hook, const std::string& match);
+
 // Runs fn in a child process inside namespace `name` whose comm is `comm`;
 // returns the child's exit status.
 int run_in_netns(const std::string& name, const std::string& comm, const std::function<int()>& fn);
