@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "compiler/codegen.h"
+#include "compiler/disasm.h"
 #include "compiler/lower.h"
 #include "compiler/parser.h"
 #include "compiler/pipeline.h"

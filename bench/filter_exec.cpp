@@ -18,9 +18,10 @@
 
 #include "bench/cbpf_baseline.h"
 #include "compiler/codegen.h"
+#include "compiler/disasm.h"
 #include "compiler/pipeline.h"
-#include "probe/filter_harness.h"
 #include "tests/support/corpus.h"
+#include "tests/support/harness.h"
 
 namespace {
 
@@ -31,7 +32,7 @@ struct Row {
 };
 
 // Mean kernel ns per filter call over the packet mix (32 calls a run).
-double measure(dw::FilterHarness& h, const std::vector<dw::test::CorpusFrame>& mix, uint32_t repeat) {
+double measure(dw::probe::FilterHarness& h, const std::vector<dw::test::CorpusFrame>& mix, uint32_t repeat) {
   double total = 0;
   for (const auto& f : mix) {
     auto r = h.ns_per_call(f.bytes, f.wire_len, repeat);
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
 
   pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
   dw::filter::Dag accept;
-  auto empty = dw::FilterHarness::load(accept);
+  auto empty = dw::test::load_harness(accept);
   if (!empty) {
     std::fprintf(stderr, "dw_filter_exec: %s\n", empty.error().message.c_str());
     return 1;
@@ -112,7 +113,7 @@ int main(int argc, char** argv) {
     if (!ours_obj || !base_obj) return 1;
     dw::filter::disassemble(*ours_obj, "dw_filter", &r.ours_insns);
     dw::filter::disassemble(*base_obj, "dw_filter", &r.base_insns);
-    auto ours = dw::FilterHarness::load(fe->dag);
+    auto ours = dw::test::load_harness(fe->dag);
     if (!ours) {
       std::fprintf(stderr, "dw_filter_exec: %s: %s\n", e.c_str(), ours.error().message.c_str());
       return 1;
@@ -120,7 +121,7 @@ int main(int argc, char** argv) {
     r.ours_ns = measure(**ours, mix, repeat);
     // libpcap's protochain loops backwards; the translated loop does not get
     // past the verifier, so that filter has no baseline figure.
-    auto base = dw::FilterHarness::load(dw::bench::cbpf_filter(&prog), false);
+    auto base = dw::test::load_harness(dw::bench::cbpf_filter(&prog), false);
     r.base_ns = base ? measure(**base, mix, repeat) : 0;
     pcap_freecode(&prog);
     rows.push_back(r);

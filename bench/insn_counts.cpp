@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "compiler/codegen.h"
+#include "compiler/disasm.h"
 #include "compiler/pipeline.h"
 
 namespace {

@@ -23,13 +23,14 @@
 #include <thread>
 #include <vector>
 
-#include "cli/noise.h"
-#include "compiler/pipeline.h"
-#include "dropwatch.h"
-#include "empty.skel.h"
-#include "probe/probe.h"
-
 #include <optional>
+
+#include "compiler/link.h"
+#include "dropwatch_abi.h"
+#include "empty.skel.h"
+#include "events/noise.h"
+#include "probe/kallsyms.h"
+#include "probe/probe.h"
 
 namespace {
 
@@ -80,31 +81,31 @@ Row measure(const std::string& name, int prog_fd, uint64_t packets) {
 
 Row measure_dropwatch(const std::string& name, bool stack, uint64_t packets,
                       const std::string& filter = "", bool noise = false) {
-  dw::ProbeOptions o;
+  dw::probe::Config o;
   if (noise) {  // the default rules, pinned as the dropwatch command pins them
-    auto syms = dw::Kallsyms::load();
-    auto rules = dw::cli::NoiseRules::compile(dw::cli::default_noise_rules());
-    std::string why;
-    if (syms && rules) o.noise_ranges = rules->locations(*syms, DW_NOISE_MAX, &why);
+    auto syms = dw::probe::Kallsyms::load();
+    auto rules = dw::events::NoiseRules::compile(dw::events::default_noise_rules());
+    if (syms && rules)
+      if (auto r = rules->locations(*syms, DW_NOISE_MAX)) o.noise_ranges = *r;
   }
   o.stack = stack;
-  o.attach = dw::AttachMode::kBtf;
-  std::optional<dw::filter::FrontEnd> link, net;
+  o.attach = dw::probe::AttachMode::Btf;
+  std::optional<dw::filter::DropFilter> f;
   if (!filter.empty()) {
-    auto fe = dw::filter::compile_front(filter, {dw::filter::LinkType::Ethernet});
-    dw::filter::LowerOptions no{dw::filter::LinkType::RawIp};
-    no.link_primitives_false = true;
-    auto fn = dw::filter::compile_front(filter, no);
-    if (!fe || !fn) {
+    auto compiled = dw::filter::compile_drop_filter(filter);
+    if (!compiled) {
       std::fprintf(stderr, "dw_probe_cost: bad filter %s\n", filter.c_str());
       std::exit(1);
     }
-    link = std::move(*fe);
-    net = std::move(*fn);
-    o.link_filter = &link->dag;
-    o.net_filter = &net->dag;
+    f.emplace(std::move(*compiled));
+    o.filter = true;
   }
-  auto p = dw::Probe::start(o);
+  auto elf = dw::filter::link_probe(f ? &*f : nullptr);
+  if (!elf) {
+    std::fprintf(stderr, "dw_probe_cost: %s\n", elf.error().message.c_str());
+    std::exit(1);
+  }
+  auto p = dw::probe::Probe::start(*elf, o);
   if (!p) {
     std::fprintf(stderr, "dw_probe_cost: %s\n", p.error().message.c_str());
     std::exit(1);
@@ -112,18 +113,22 @@ Row measure_dropwatch(const std::string& name, bool stack, uint64_t packets,
   std::atomic<bool> stop{false};
   uint64_t consumed = 0;
   std::thread reader([&] {
-    dw::Probe::RecordFn fn = [&](std::span<const uint8_t>) { consumed++; };
-    while (!stop) (void)(*p)->poll(50, fn);
-    (void)(*p)->poll(0, fn);
+    dw::probe::Probe::RecordFn fn = [&](std::span<const uint8_t>) { consumed++; };
+    while (!stop) {
+      (void)(*p)->wait(50);
+      while ((*p)->consume(4096, fn).value_or(0) == 4096) {
+      }
+    }
+    (void)(*p)->consume(SIZE_MAX, fn);
   });
   int fd = prog_fd_by_id((*p)->program_id());
   Row r = measure(name, fd, packets);
   close(fd);
   stop = true;
   reader.join();
-  dw::ProbeCounters c = (*p)->counters();
-  r.events = c.emitted;
-  r.lost = c.lost;
+  dw::probe::Counters c = (*p)->counters();
+  r.events = c[dw::probe::Counter::emitted];
+  r.lost = c[dw::probe::Counter::lost];
   return r;
 }
 

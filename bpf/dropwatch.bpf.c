@@ -6,17 +6,25 @@
  * kernels without BTF tracepoints, fields read with CO-RE probe reads, ~35 ns
  * each). The loader picks one at run time with bpf_program__set_autoload().
  *
- * The hot path runs cheapest first, and a drop that a gate rejects reserves
- * nothing and copies at most its headers:
- *   noise location -> reason -> namespace and device -> one copy of the
- *   headers + filter -> rate limit -> the rest of the event -> stack ->
- *   ring buffer.
+ * handle_drop() runs these steps, cheapest first; a drop that a gate rejects
+ * reserves nothing and copies at most its headers, and every drop ends in
+ * exactly one counter (dropwatch_abi.h):
+ *   1. gate_noise      the drop's location is in a function a noise rule names
+ *   2. gate_reason     --reason / --reason-excluded: one hash lookup
+ *   3. gate_device     --netns, --device / --device-excluded
+ *   4. capture         one copy of the headers into the per-CPU event
+ *   5. gate_filter     the compiled --filter on the captured bytes
+ *   6. rate_allows     --max-events-per-second, a token bucket per CPU
+ *   7. fill_event      the rest of the event: task, device, socket
+ *   8. fill_stack      the kernel stack (~4 us: last, and only if kept)
+ *   9. submit          the ring buffer, waking the reader only when a lot
+ *                      is waiting
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "dropwatch.h"
+#include "dropwatch_abi.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -39,7 +47,7 @@ const volatile __u64 cfg_rate_burst_ns = 0;
  * ~5 us here, the event itself ~0.2 us. The reader also polls on a timer. */
 const volatile __u64 cfg_wakeup_bytes = 1 << 20;
 
-/* The compiled filter, linked in at load time (compiler/codegen.h): the
+/* The compiled filter, linked in at load time (compiler/link.h): the
  * link-level entry sees frames from the MAC header, the network-level one
  * packets from the IP header. */
 #ifdef DW_STUB_FILTER
@@ -73,7 +81,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct dw_counters);
+	__type(value, struct dw_cpu_state);
 } counters SEC(".maps");
 
 struct {
@@ -106,6 +114,16 @@ struct {
 #define ARPHRD_ETHER 1
 #define ARPHRD_LOOPBACK 772
 
+/* What the steps share about one drop. */
+struct drop {
+	struct sk_buff *skb;
+	struct net_device *dev;
+	struct sock *sk;      /* skb->sk, else the tracepoint's rx_sk */
+	struct dw_dev_key dk; /* namespace and ifindex, once read */
+	bool have_dk;
+	__u32 cap;            /* bytes captured into the event */
+};
+
 /* Is the list verdict for this key "drop it"? */
 static __always_inline bool list_rejects(__u8 mode, void *map, void *key)
 {
@@ -115,10 +133,12 @@ static __always_inline bool list_rejects(__u8 mode, void *map, void *key)
 	return mode == DW_LIST_ALLOW ? !listed : listed;
 }
 
-/* Is the drop located in a function a noise rule names? A few compares of
- * the tracepoint's own argument: nothing read from the skb. */
-static __always_inline bool noise_location(__u64 location)
+/* 1. Is the drop located in a function a noise rule names? A few compares
+ * of the tracepoint's own argument: nothing read from the skb. */
+static __always_inline bool gate_noise(__u64 location)
 {
+	if (!cfg_noise_count)
+		return false;
 	for (__u32 i = 0; i < DW_NOISE_MAX; i++) {
 		if (i >= cfg_noise_count)
 			break;
@@ -128,95 +148,58 @@ static __always_inline bool noise_location(__u64 location)
 	return false;
 }
 
-static __always_inline bool rate_allows(struct dw_counters *cnt)
+/* 2. The reason lists: nothing read from the skb yet. */
+static __always_inline bool gate_reason(__u32 reason)
 {
-	if (!cfg_rate_interval_ns)
-		return true;
-	__u64 now = bpf_ktime_get_ns();
-	__u64 credit = cnt->rate_credit_ns + (now - cnt->rate_last_ns);
-	if (credit > cfg_rate_burst_ns)
-		credit = cfg_rate_burst_ns;
-	cnt->rate_last_ns = now;
-	if (credit < cfg_rate_interval_ns) {
-		cnt->rate_credit_ns = credit;
-		return false;
-	}
-	cnt->rate_credit_ns = credit - cfg_rate_interval_ns;
-	return true;
+	return list_rejects(cfg_reason_mode, &reasons, &reason);
 }
 
-static __always_inline void read_dev_key(struct dw_dev_key *dk, struct net_device *dev,
-					 struct sock *sk, const bool btf)
+static __always_inline void read_dev_key(struct drop *d, const bool btf)
 {
+	struct net_device *dev = d->dev;
+	struct sock *sk = d->sk;
+
 	if (dev) {
-		dk->ifindex = DW_READ(btf, dev->ifindex, dev, ifindex);
-		dk->netns = DW_READ(btf, dev->nd_net.net->ns.inum, dev, nd_net.net, ns.inum);
+		d->dk.ifindex = DW_READ(btf, dev->ifindex, dev, ifindex);
+		d->dk.netns = DW_READ(btf, dev->nd_net.net->ns.inum, dev, nd_net.net, ns.inum);
 	} else if (sk) {
-		dk->netns = DW_READ(btf, sk->__sk_common.skc_net.net->ns.inum, sk,
-				    __sk_common.skc_net.net, ns.inum);
+		d->dk.netns = DW_READ(btf, sk->__sk_common.skc_net.net->ns.inum, sk,
+				      __sk_common.skc_net.net, ns.inum);
 	}
+	d->have_dk = true;
 }
 
-static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 location,
-				       __u32 reason, struct sock *rx_sk, const bool btf)
+/* 3. Namespace and device: the namespace is read here only when a gate
+ * needs it (a pointer chase), else after the filter. */
+static __always_inline bool gate_device(struct drop *d, struct dw_counters *c, const bool btf)
 {
-	/* Not drops: the kernel reports normal frees through the same path. */
-	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED) ||
-	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_NOT_DROPPED_YET))
-		return 0;
-
-	__u32 zero = 0;
-	struct dw_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
-	if (!cnt)
-		return 0;
-	cnt->seen++;
-
-	/* 0. noise rules pinned to locations: the drop's own argument */
-	if (cfg_noise_count && noise_location(location)) {
-		cnt->noise++;
-		return 0;
-	}
-
-	/* 1. reason: one hash lookup, nothing read from the skb yet */
-	if (list_rejects(cfg_reason_mode, &reasons, &reason)) {
-		cnt->reason_rejected++;
-		return 0;
-	}
-
-	/* 2. namespace and device: the namespace only when a gate needs it
-	 * here (a pointer chase), else after the filter */
-	struct net_device *dev = DW_READ(btf, skb->dev, skb, dev);
-	struct sock *sk = DW_READ(btf, skb->sk, skb, sk);
-	if (!sk)
-		sk = rx_sk;
-	struct dw_dev_key dk = {};
-	bool have_netns = false;
-	if (cfg_netns || cfg_device_mode != DW_LIST_OFF) {
-		read_dev_key(&dk, dev, sk, btf);
-		have_netns = true;
-	}
-	if (cfg_netns && dk.netns != cfg_netns) {
-		cnt->netns_rejected++;
-		return 0;
+	if (!cfg_netns && cfg_device_mode == DW_LIST_OFF)
+		return false;
+	read_dev_key(d, btf);
+	if (cfg_netns && d->dk.netns != cfg_netns) {
+		c->netns_rejected++;
+		return true;
 	}
 	if (cfg_device_mode != DW_LIST_OFF) {
 		/* no device: an allow list drops it, a deny list passes it */
-		bool reject = dev ? list_rejects(cfg_device_mode, &devices, &dk)
-				  : cfg_device_mode == DW_LIST_ALLOW;
+		bool reject = d->dev ? list_rejects(cfg_device_mode, &devices, &d->dk)
+				     : cfg_device_mode == DW_LIST_ALLOW;
 		if (reject) {
-			cnt->device_rejected++;
-			return 0;
+			c->device_rejected++;
+			return true;
 		}
 	}
+	return false;
+}
 
-	/* 3. one copy of the headers, from the MAC header when it is set, else
-	 * from the network header, never past the linear data (head..tail) */
-	struct dw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 0;
-	struct dw_event *e = (struct dw_event *)s->bytes;
-	/* Only the capture fields are set before the filter; the rest of the
-	 * header is cleared once the drop is kept (5.). */
+/* 4. One copy of the headers, from the MAC header when it is set, else
+ * from the network header, never past the linear data (head..tail). Only
+ * the capture fields of the event are set here; fill_event() sets the rest
+ * once the drop is kept. */
+static __always_inline void capture(struct dw_event *e, struct drop *d, const bool btf)
+{
+	struct sk_buff *skb = d->skb;
+
 	e->origin = DW_ORIGIN_NONE;
 	e->net_offset = 0;
 	e->flags = 0;
@@ -241,80 +224,109 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		e->origin = DW_ORIGIN_NETWORK;
 		start = net;
 	}
+	d->cap = 0;
+	if (e->origin == DW_ORIGIN_NONE)
+		return;
 
-	__u32 cap = 0;
-	if (e->origin != DW_ORIGIN_NONE) {
-		__s64 wire = (__s64)e->skb_len + (__s64)(data - head) - start;
-		e->wire_len = wire > 0 ? wire : 0;
-		cap = tail > start ? tail - start : 0;
-		if (cap > cfg_snaplen)
-			cap = cfg_snaplen;
-		/* An offloaded VLAN tag is shown as if it were in the frame, as a
-		 * live capture on Linux shows it: copy 4 bytes further, then move
-		 * the MAC addresses back over the gap and write the tag. */
-		__u32 shift = 0;
-		if (vlan_all && e->origin == DW_ORIGIN_MAC) {
-			e->flags |= DW_EV_VLAN;
-			e->vlan_tci = DW_READ(btf, skb->vlan_tci, skb, vlan_tci);
-			e->vlan_proto = DW_READ(btf, skb->vlan_proto, skb, vlan_proto);
-			shift = 4;
-		}
-		if (cap > DW_SNAPLEN_MAX - 4)
-			cap = DW_SNAPLEN_MAX - 4;
-		if (bpf_probe_read_kernel(e->data + shift, cap, (void *)(head + start)))
-			cap = 0;
-		if (shift && cap >= 2 * ETH_ALEN) {
+	__s64 wire = (__s64)e->skb_len + (__s64)(data - head) - start;
+	e->wire_len = wire > 0 ? wire : 0;
+	__u32 cap = tail > start ? tail - start : 0;
+	if (cap > cfg_snaplen)
+		cap = cfg_snaplen;
+	/* An offloaded VLAN tag is shown as if it were in the frame, as a live
+	 * capture on Linux shows it: copy 4 bytes further, then move the MAC
+	 * addresses back over the gap and write the tag. */
+	__u32 shift = 0;
+	if (vlan_all && e->origin == DW_ORIGIN_MAC) {
+		e->flags |= DW_EV_VLAN;
+		e->vlan_tci = DW_READ(btf, skb->vlan_tci, skb, vlan_tci);
+		e->vlan_proto = DW_READ(btf, skb->vlan_proto, skb, vlan_proto);
+		shift = 4;
+	}
+	if (cap > DW_SNAPLEN_MAX - 4)
+		cap = DW_SNAPLEN_MAX - 4;
+	if (bpf_probe_read_kernel(e->data + shift, cap, (void *)(head + start)))
+		cap = 0;
+	if (shift && cap >= 2 * ETH_ALEN) {
 #pragma unroll
-			for (int i = 0; i < 2 * ETH_ALEN; i++)
-				e->data[i] = e->data[i + 4];
-			__builtin_memcpy(e->data + 2 * ETH_ALEN, &e->vlan_proto, 2);
-			e->data[2 * ETH_ALEN + 2] = e->vlan_tci >> 8;
-			e->data[2 * ETH_ALEN + 3] = e->vlan_tci & 0xff;
-			cap += 4;
-			e->wire_len += 4;
-			e->net_offset += 4;
-		} else if (shift) {
-			cap = 0;
-		}
-		e->capture_len = cap;
+		for (int i = 0; i < 2 * ETH_ALEN; i++)
+			e->data[i] = e->data[i + 4];
+		__builtin_memcpy(e->data + 2 * ETH_ALEN, &e->vlan_proto, 2);
+		e->data[2 * ETH_ALEN + 2] = e->vlan_tci >> 8;
+		e->data[2 * ETH_ALEN + 3] = e->vlan_tci & 0xff;
+		cap += 4;
+		e->wire_len += 4;
+		e->net_offset += 4;
+	} else if (shift) {
+		cap = 0;
 	}
+	e->capture_len = cap;
+	d->cap = cap;
+}
 
-	if (cfg_filter) {
-		if (e->origin == DW_ORIGIN_NONE) {
-			cnt->no_header_filtered++;
-			return 0;
-		}
-		__u16 type = dev ? DW_READ(btf, dev->type, dev, type) : 0;
-		bool link = e->origin == DW_ORIGIN_MAC &&
-			    (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK);
-		int ok;
-		if (link) {
-			ok = dw_filter_link(e->data, cap, e->wire_len);
-		} else {
-			/* network level: skip a link header we captured but cannot read */
-			__u32 off = e->origin == DW_ORIGIN_MAC ? e->net_offset : 0;
-			if (off > cap)
-				off = cap;
-			off &= 0xff;
-			ok = dw_filter_net(e->data + off, cap - off, e->wire_len - off);
-		}
-		if (!ok) {
-			cnt->filtered++;
-			return 0;
-		}
+/* 5. The compiled filter: frames from the MAC header of an Ethernet-like
+ * device go to the link-level entry, the rest to the network-level one. */
+static __always_inline bool gate_filter(struct dw_event *e, struct drop *d,
+					struct dw_counters *c, const bool btf)
+{
+	if (!cfg_filter)
+		return false;
+	if (e->origin == DW_ORIGIN_NONE) {
+		c->no_header_filtered++;
+		return true;
 	}
-
-	/* 4. rate limit, before anything costly */
-	if (!rate_allows(cnt)) {
-		cnt->rate_limited++;
-		return 0;
+	struct net_device *dev = d->dev;
+	__u32 cap = d->cap;
+	__u16 type = dev ? DW_READ(btf, dev->type, dev, type) : 0;
+	bool link = e->origin == DW_ORIGIN_MAC && (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK);
+	int ok;
+	if (link) {
+		ok = dw_filter_link(e->data, cap, e->wire_len);
+	} else {
+		/* network level: skip a link header we captured but cannot read */
+		__u32 off = e->origin == DW_ORIGIN_MAC ? e->net_offset : 0;
+		if (off > cap)
+			off = cap;
+		off &= 0xff;
+		ok = dw_filter_net(e->data + off, cap - off, e->wire_len - off);
 	}
+	if (!ok) {
+		c->filtered++;
+		return true;
+	}
+	return false;
+}
 
-	/* 5. the rest of the event */
-	if (!have_netns)
-		read_dev_key(&dk, dev, sk, btf);
-	e->ifindex = dk.ifindex;
-	e->netns = dk.netns;
+/* 6. The token bucket of this CPU. */
+static __always_inline bool rate_allows(struct dw_cpu_state *cpu)
+{
+	if (!cfg_rate_interval_ns)
+		return true;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 credit = cpu->rate_credit_ns + (now - cpu->rate_last_ns);
+	if (credit > cfg_rate_burst_ns)
+		credit = cfg_rate_burst_ns;
+	cpu->rate_last_ns = now;
+	if (credit < cfg_rate_interval_ns) {
+		cpu->rate_credit_ns = credit;
+		return false;
+	}
+	cpu->rate_credit_ns = credit - cfg_rate_interval_ns;
+	return true;
+}
+
+/* 7. The rest of the event, for a drop that is kept. */
+static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64 location,
+				       __u32 reason, const bool btf)
+{
+	struct sk_buff *skb = d->skb;
+	struct net_device *dev = d->dev;
+	struct sock *sk = d->sk;
+
+	if (!d->have_dk)
+		read_dev_key(d, btf);
+	e->ifindex = d->dk.ifindex;
+	e->netns = d->dk.netns;
 	e->dev_type = 0;
 	e->dev_flags = 0;
 	e->operstate = 0;
@@ -361,39 +373,95 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		e->sk_cgroup_id = DW_READ(btf, sk->sk_cgrp_data.cgroup->kn->id, sk,
 					  sk_cgrp_data.cgroup, kn, id);
 	}
-	if (e->origin == DW_ORIGIN_NONE)
-		cnt->no_header++;
+}
 
-	/* 6. stack (~4 us: last, and only for what will be sent) */
-	__u32 off = (cap + 7) & ~7u;
-	if (off > DW_SNAPLEN_MAX)
-		off = DW_SNAPLEN_MAX;
-	__u32 stack = 0;
-	if (cfg_stack) {
-		long n = bpf_get_stack(ctx, e->data + off, DW_STACK_MAX * 8, 0);
-		if (n < 0) {
-			e->flags |= DW_EV_STACK_ERROR;
-		} else {
-			stack = n;
-			if (stack >= DW_STACK_MAX * 8) {
-				stack = DW_STACK_MAX * 8;
-				e->flags |= DW_EV_STACK_FULL;
-			}
-		}
-		e->stack_bytes = stack;
-	}
-
-	/* 7. ring buffer, waking the reader only when a lot is waiting */
-	__u64 size = sizeof(*e) + off + stack;
-	if (size > sizeof(*s))
+/* 8. The stack after the padded capture at `off`; returns its bytes. */
+static __always_inline __u32 fill_stack(void *ctx, struct dw_event *e, __u32 off)
+{
+	if (!cfg_stack)
 		return 0;
+	__u32 stack = 0;
+	long n = bpf_get_stack(ctx, e->data + off, DW_STACK_MAX * 8, 0);
+	if (n < 0) {
+		e->flags |= DW_EV_STACK_ERROR;
+	} else {
+		stack = n;
+		if (stack >= DW_STACK_MAX * 8) {
+			stack = DW_STACK_MAX * 8;
+			e->flags |= DW_EV_STACK_FULL;
+		}
+	}
+	e->stack_bytes = stack;
+	return stack;
+}
+
+/* 9. The ring buffer, waking the reader only when a lot is waiting. */
+static __always_inline void submit(struct dw_event *e, __u64 size, struct dw_counters *c)
+{
+	if (size > sizeof(struct dw_scratch)) {
+		c->oversized++;
+		return;
+	}
 	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes
 			      ? BPF_RB_FORCE_WAKEUP
 			      : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, e, size, flags))
-		cnt->lost++;
+		c->lost++;
 	else
-		cnt->emitted++;
+		c->emitted++;
+}
+
+static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 location,
+				       __u32 reason, struct sock *rx_sk, const bool btf)
+{
+	/* Not drops: the kernel reports normal frees through the same path. */
+	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED) ||
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_NOT_DROPPED_YET))
+		return 0;
+
+	__u32 zero = 0;
+	struct dw_cpu_state *cpu = bpf_map_lookup_elem(&counters, &zero);
+	if (!cpu)
+		return 0;
+	struct dw_counters *c = &cpu->c;
+	c->seen++;
+
+	if (gate_noise(location)) {
+		c->noise++;
+		return 0;
+	}
+	if (gate_reason(reason)) {
+		c->reason_rejected++;
+		return 0;
+	}
+	struct drop d = {};
+	d.skb = skb;
+	d.dev = DW_READ(btf, skb->dev, skb, dev);
+	d.sk = DW_READ(btf, skb->sk, skb, sk);
+	if (!d.sk)
+		d.sk = rx_sk;
+	if (gate_device(&d, c, btf))
+		return 0;
+
+	struct dw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct dw_event *e = (struct dw_event *)s->bytes;
+	capture(e, &d, btf);
+	if (gate_filter(e, &d, c, btf))
+		return 0;
+	if (!rate_allows(cpu)) {
+		c->rate_limited++;
+		return 0;
+	}
+	fill_event(e, &d, location, reason, btf);
+	if (e->origin == DW_ORIGIN_NONE)
+		c->no_header++;
+	__u32 off = (d.cap + 7) & ~7u;
+	if (off > DW_SNAPLEN_MAX)
+		off = DW_SNAPLEN_MAX;
+	__u32 stack = fill_stack(ctx, e, off);
+	submit(e, sizeof(*e) + off + stack, c);
 	return 0;
 }
 

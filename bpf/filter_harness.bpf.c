@@ -10,11 +10,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 extern int dw_filter(const void *data, __u32 caplen, __u32 wirelen);
 
+/* The filter's capacity; the loader sets it with the map's value size. */
+const volatile __u32 cfg_capacity = DW_HARNESS_CAPACITY;
+
+/* No BTF for the value: its size is set at load time. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dw_harness_pkt);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, DW_HARNESS_VALUE_SIZE(DW_HARNESS_CAPACITY));
 } packet SEC(".maps");
 
 SEC("tc")
@@ -25,8 +29,8 @@ int dw_harness(struct __sk_buff *skb)
 	if (!p)
 		return 0;
 	__u32 caplen = p->caplen;
-	if (caplen > DW_HARNESS_CAPACITY)
-		caplen = DW_HARNESS_CAPACITY;
+	if (caplen > cfg_capacity)
+		caplen = cfg_capacity;
 	return dw_filter(p->data, caplen, p->wirelen);
 }
 
@@ -40,8 +44,8 @@ int dw_harness_x32(struct __sk_buff *skb)
 	if (!p)
 		return 0;
 	__u32 caplen = p->caplen;
-	if (caplen > DW_HARNESS_CAPACITY)
-		caplen = DW_HARNESS_CAPACITY;
+	if (caplen > cfg_capacity)
+		caplen = cfg_capacity;
 	int acc = 0;
 	for (int i = 0; i < 32; i++)
 		acc += dw_filter(p->data, caplen, p->wirelen);

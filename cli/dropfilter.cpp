@@ -6,16 +6,19 @@
 #include <string>
 #include <vector>
 
-#include "cli/help.h"
+#include "cli/exit_codes.h"
+#include "cli/man_formatter.h"
 #include "compiler/codegen.h"
+#include "compiler/disasm.h"
+#include "compiler/link.h"
 #include "compiler/pipeline.h"
 #include "probe/filter_harness.h"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitError = 1;  // the expression is invalid, or running it failed
-constexpr int kExitUsage = 2;
+using dw::cli::kExitFailure;
+using dw::cli::kExitOk;
+using dw::cli::kExitUsage;
 
 const char* kDescription =
     "Compiles a tcpdump (pcap-filter) expression with dropwatch's own compiler\n"
@@ -39,6 +42,15 @@ ERRORS
     filter:1:10-14: error: illegal port number 70000 > 65535
     tcp port 70000
              ^~~~~
+  Expressions nested deeper than 500 levels, and expressions whose code
+  would be too large for eBPF, are refused the same way.
+
+PCAP FILES
+  --pcap links the filter into a test program with the same 4096-byte buffer
+  as dropwatch's probe, so the verdicts are those of the probe's own code.
+  A file whose snapshot length is larger gets a buffer that holds its whole
+  frames (a power of two up to 262144 bytes): the code then differs from the
+  probe's only in that size.
 
 EXIT STATUS
   0  compiled (and, with --pcap, ran)
@@ -53,37 +65,17 @@ std::string join(const std::vector<std::string>& words) {
   return s;
 }
 
-int run_pcap(const std::string& path, const std::string& expr) {
-  char err[PCAP_ERRBUF_SIZE];
-  pcap_t* p = pcap_open_offline(path.c_str(), err);
-  if (!p) {
-    std::fprintf(stderr, "dropfilter: %s\n", err);
-    return kExitError;
-  }
-  int dlt = pcap_datalink(p);
-  dw::filter::LowerOptions lo;
-  if (dlt == DLT_EN10MB) {
-    lo.link = dw::filter::LinkType::Ethernet;
-  } else if (dlt == DLT_RAW) {
-    lo.link = dw::filter::LinkType::RawIp;
-  } else {
-    std::fprintf(stderr, "dropfilter: %s: link type %s is not supported (Ethernet or raw IP)\n",
-                 path.c_str(), pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?");
-    pcap_close(p);
-    return kExitError;
-  }
-  auto fe = dw::filter::compile_front(expr, lo);
-  if (!fe) {
-    std::fputs(fe.error().render(expr).c_str(), stderr);
-    pcap_close(p);
-    return kExitError;
-  }
-  auto h = dw::FilterHarness::load(fe->dag);
-  if (!h) {
-    std::fprintf(stderr, "dropfilter: %s\n", h.error().message.c_str());
-    pcap_close(p);
-    return kExitError;
-  }
+// The harness buffer for a file's frames: the probe's, or the next power
+// of two that holds the snapshot length.
+uint32_t capacity_for(pcap_t* p) {
+  uint32_t cap = 4096;
+  uint32_t snap = uint32_t(std::max(0, pcap_snapshot(p)));
+  while (cap < snap && cap < 262144) cap *= 2;
+  return cap;
+}
+
+// The frames the filter accepts, one 1-based number a line.
+int run_frames(pcap_t* p, dw::probe::FilterHarness& h, const std::string& path) {
   pcap_pkthdr* hdr;
   const u_char* data;
   uint64_t n = 0;
@@ -91,22 +83,97 @@ int run_pcap(const std::string& path, const std::string& expr) {
   std::string out;
   while ((rc = pcap_next_ex(p, &hdr, &data)) == 1) {
     n++;
-    auto v = (*h)->run(std::span<const uint8_t>(data, hdr->caplen), hdr->len);
+    auto v = h.run(std::span<const uint8_t>(data, hdr->caplen), hdr->len);
     if (!v) {
-      std::fprintf(stderr, "dropfilter: frame %llu: %s\n", (unsigned long long)n, v.error().message.c_str());
-      pcap_close(p);
-      return kExitError;
+      std::fprintf(stderr, "dropfilter: frame %llu: %s\n", (unsigned long long)n,
+                   v.error().message.c_str());
+      return kExitFailure;
     }
     if (*v) out += std::to_string(n) + "\n";
   }
+  std::fputs(out.c_str(), stdout);
   if (rc == -1) {
     std::fprintf(stderr, "dropfilter: %s: %s\n", path.c_str(), pcap_geterr(p));
-    pcap_close(p);
-    std::fputs(out.c_str(), stdout);
-    return kExitError;
+    return kExitFailure;
   }
+  return kExitOk;
+}
+
+int run_pcap(pcap_t* p, const std::string& path, const std::string& expr) {
+  int dlt = pcap_datalink(p);
+  dw::filter::LowerOptions lo;
+  if (dlt == DLT_EN10MB) {
+    lo.link = dw::filter::LinkType::Ethernet;
+  } else if (dlt == DLT_RAW) {
+    lo.link = dw::filter::LinkType::RawIp;
+  } else {
+    const char* name = pcap_datalink_val_to_name(dlt);
+    std::fprintf(stderr, "dropfilter: %s: link type %s is not supported (Ethernet or raw IP)\n",
+                 path.c_str(), name ? name : "?");
+    return kExitFailure;
+  }
+  auto fe = dw::filter::compile_front(expr, lo);
+  if (!fe) {
+    std::fputs(fe.error().render(expr).c_str(), stderr);
+    return kExitFailure;
+  }
+  dw::filter::ObjectOptions oo;
+  oo.capacity = capacity_for(p);
+  auto elf = dw::filter::link_harness({"dw_filter", &fe->dag}, oo);
+  if (!elf) {
+    std::fprintf(stderr, "dropfilter: %s\n", elf.error().message.c_str());
+    return kExitFailure;
+  }
+  auto h = dw::probe::FilterHarness::load(*elf, oo.capacity);
+  if (!h) {
+    std::fprintf(stderr, "dropfilter: %s\n", h.error().message.c_str());
+    return kExitFailure;
+  }
+  return run_frames(p, **h, path);
+}
+
+int run_pcap_file(const std::string& path, const std::string& expr) {
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* p = pcap_open_offline(path.c_str(), err);
+  if (!p) {
+    std::fprintf(stderr, "dropfilter: %s\n", err);
+    return kExitFailure;
+  }
+  int rc = run_pcap(p, path, expr);
   pcap_close(p);
-  std::fputs(out.c_str(), stdout);
+  return rc;
+}
+
+struct Dumps {
+  bool ast = false, ir = false, dag = false, llvm = false, bpf = false;
+  bool any() const { return ast || ir || dag || llvm || bpf; }
+};
+
+int compile(const std::string& expr, const std::string& link, const Dumps& d) {
+  dw::filter::LowerOptions lo;
+  lo.link = link == "raw" ? dw::filter::LinkType::RawIp : dw::filter::LinkType::Ethernet;
+  auto fe = dw::filter::compile_front(expr, lo);
+  if (!fe) {
+    std::fputs(fe.error().render(expr).c_str(), stderr);
+    return kExitFailure;
+  }
+  if (d.ast)
+    std::printf("%s\n", fe->ast ? dw::filter::dump(*fe->ast).c_str() : "(empty: every packet)");
+  if (d.ir) std::fputs(dw::filter::ir::print(fe->ir).c_str(), stdout);
+  if (d.dag) std::fputs(dw::filter::print(fe->dag).c_str(), stdout);
+  std::string llvm_ir;
+  dw::filter::ObjectOptions oo;
+  oo.llvm_ir = &llvm_ir;
+  auto obj = dw::filter::compile_filters({{"dw_filter", &fe->dag}}, oo);
+  if (!obj) {  // too large for eBPF: about the whole expression
+    std::fprintf(stderr, "dropfilter: %s\n", obj.error().message.c_str());
+    return kExitFailure;
+  }
+  if (d.llvm) std::fputs(llvm_ir.c_str(), stdout);
+  size_t count = 0;
+  std::string listing = dw::filter::disassemble(*obj, "dw_filter", &count);
+  if (d.bpf) std::printf("%s(%zu instructions)\n", listing.c_str(), count);
+  if (!d.any()) std::printf("dropfilter: compiled, %zu eBPF instructions\n", count);
   return kExitOk;
 }
 
@@ -118,10 +185,12 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
   std::vector<std::string> words;
   std::string link = "ether", pcap_path;
-  bool dump_ast = false, dump_ir = false, dump_dag = false, dump_llvm = false, dump_bpf = false;
-
+  Dumps d;
+  // allow_extra_args(false): CLI11 would read "[tcp]" as a list and drop
+  // the brackets, accepting what libpcap calls a syntax error.
   app.add_option("expression", words, "The filter, as one argument or several words")
       ->required()
+      ->allow_extra_args(false)
       ->group("Expression");
   app.add_option("-l,--link-type", link,
                  "Link layer the packets start with: ether (Ethernet, as on a NIC) or raw "
@@ -129,12 +198,12 @@ int main(int argc, char** argv) {
       ->type_name("TYPE")
       ->check(CLI::IsMember({"ether", "raw"}))
       ->group("Compilation");
-  app.add_flag("--dump-ast", dump_ast, "Print the syntax tree, qualifiers resolved")->group("Stages");
-  app.add_flag("--dump-ir", dump_ir, "Print the IR after constant folding")->group("Stages");
-  app.add_flag("--dump-dag", dump_dag, "Print the decision DAG after libpcap's jump threading")
+  app.add_flag("--dump-ast", d.ast, "Print the syntax tree, qualifiers resolved")->group("Stages");
+  app.add_flag("--dump-ir", d.ir, "Print the IR after constant folding")->group("Stages");
+  app.add_flag("--dump-dag", d.dag, "Print the decision DAG after libpcap's jump threading")
       ->group("Stages");
-  app.add_flag("--dump-llvm", dump_llvm, "Print the LLVM IR after optimization")->group("Stages");
-  app.add_flag("--dump-bpf", dump_bpf, "Print the eBPF instructions, numbered, with the count")
+  app.add_flag("--dump-llvm", d.llvm, "Print the LLVM IR after optimization")->group("Stages");
+  app.add_flag("--dump-bpf", d.bpf, "Print the eBPF instructions, numbered, with the count")
       ->group("Stages");
   app.add_option("--pcap", pcap_path,
                  "Run the filter in the kernel on every frame of FILE (Ethernet or raw IP) and "
@@ -150,31 +219,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   std::string expr = join(words);
-  if (!pcap_path.empty()) return run_pcap(pcap_path, expr);
-
-  dw::filter::LowerOptions lo;
-  lo.link = link == "raw" ? dw::filter::LinkType::RawIp : dw::filter::LinkType::Ethernet;
-  auto fe = dw::filter::compile_front(expr, lo);
-  if (!fe) {
-    std::fputs(fe.error().render(expr).c_str(), stderr);
-    return kExitError;
-  }
-  if (dump_ast) std::printf("%s\n", fe->ast ? dw::filter::dump(*fe->ast).c_str() : "(empty: every packet)");
-  if (dump_ir) std::fputs(dw::filter::ir::print(fe->ir).c_str(), stdout);
-  if (dump_dag) std::fputs(dw::filter::print(fe->dag).c_str(), stdout);
-  std::string llvm_ir;
-  dw::filter::ObjectOptions oo;
-  oo.llvm_ir = &llvm_ir;
-  auto obj = dw::filter::compile_filters({{"dw_filter", &fe->dag}}, oo);
-  if (!obj) {
-    std::fprintf(stderr, "dropfilter: %s\n", obj.error().message.c_str());
-    return kExitError;
-  }
-  if (dump_llvm) std::fputs(llvm_ir.c_str(), stdout);
-  size_t count = 0;
-  std::string listing = dw::filter::disassemble(*obj, "dw_filter", &count);
-  if (dump_bpf) std::printf("%s(%zu instructions)\n", listing.c_str(), count);
-  if (!dump_ast && !dump_ir && !dump_dag && !dump_llvm && !dump_bpf)
-    std::printf("dropfilter: compiled, %zu eBPF instructions\n", count);
-  return kExitOk;
+  if (!pcap_path.empty()) return run_pcap_file(pcap_path, expr);
+  return compile(expr, link, d);
 }

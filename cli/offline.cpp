@@ -1,81 +1,111 @@
 #include "cli/offline.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <functional>
-#include <iostream>
+#include <istream>
 #include <optional>
 
-#include "cli/drop_filter.h"
+#include "cli/exit_codes.h"
+#include "compiler/drop_filter.h"
 #include "compiler/interp.h"
-#include "probe/event_json.h"
-#include "probe/format.h"
-#include "probe/pcapng.h"
+#include "events/event_json.h"
+#include "events/pcapng.h"
+#include "events/printer.h"
+#include "events/text.h"
 
 namespace dw::cli {
 namespace {
 
-constexpr int kOk = 0, kRuntime = 1, kUsage = 2;
+using events::Clock;
 
 struct Counts {
   uint64_t events = 0, matched = 0, malformed = 0, no_packet = 0;
 };
 
-// Reads every line of every input, reporting a line that is not an event as
-// FILE:LINE and going on. `sink` returns false to stop (output failed).
-// Returns false when an input could not be opened.
-bool for_each_event(const OfflineOptions& o, const std::optional<DropFilter>& filter, Counts& n,
-                    const std::function<bool(const DropEvent&)>& sink) {
-  for (const std::string& path : o.inputs) {
-    std::ifstream file;
-    if (path != "-") {
-      file.open(path);
-      if (!file) {
-        std::fprintf(stderr, "dropwatch: cannot read %s: %s\n", path.c_str(), std::strerror(errno));
-        return false;
-      }
-    }
-    std::istream& in = path == "-" ? std::cin : file;
-    std::string line;
-    for (uint64_t lineno = 1; std::getline(in, line); lineno++) {
-      if (line.empty()) continue;
-      auto ev = parse_event_json(line);
-      if (!ev) {
-        n.malformed++;
-        std::fprintf(stderr, "dropwatch: %s:%llu: %s\n", path == "-" ? "<stdin>" : path.c_str(),
-                     (unsigned long long)lineno, ev.error().message.c_str());
-        continue;
-      }
-      n.events++;
-      if (filter) {
-        if (ev->packet.empty()) {
-          n.no_packet++;
-          continue;
-        }
-        const filter::Dag& d = ev->link_level ? filter->link->dag : filter->net_dag();
-        if (!filter::interpret(d, ev->packet, ev->wire_len)) continue;
-      }
-      n.matched++;
-      if (!sink(*ev)) return true;
-    }
+// An input as a stream of lines; a directory or unreadable file is an error
+// (an ifstream would read a directory as an empty file).
+Result<int> open_input(const std::string& path) {
+  if (path == "-") return STDIN_FILENO;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("cannot read " + path);
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return fail_errno("cannot read " + path, EISDIR);
   }
+  return fd;
+}
+
+// Calls `line` for every line of fd; false (errno kept) on a read error.
+template <typename Fn>
+bool for_each_line(int fd, Fn&& line) {
+  std::string pending;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    pending.append(buf, size_t(n));
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
+      if (!line(std::string_view(pending).substr(start, nl - start))) return true;
+    pending.erase(0, start);
+  }
+  if (!pending.empty()) line(pending);
   return true;
 }
 
-std::optional<DropFilter> filter_or_report(const OfflineOptions& o, bool* bad) {
-  *bad = false;
-  if (o.filter.empty()) return std::nullopt;
-  std::string error;
-  auto f = compile_drop_filter(o.filter, &error);
-  if (!f) {
-    std::fputs(error.c_str(), stderr);
-    *bad = true;
+// Reads every line of every input, reporting a line that is not an event as
+// FILE:LINE and going on. `sink` gets the events that match.
+Status for_each_event(const OfflineOptions& o, const std::optional<filter::DropFilter>& filter,
+                      Counts& n, events::Sink& sink) {
+  for (const std::string& path : o.inputs) {
+    auto fd = open_input(path);
+    if (!fd) return std::unexpected(fd.error());
+    std::string name = path == "-" ? "<stdin>" : events::escaped(path);
+    uint64_t lineno = 0;
+    bool ok = for_each_line(*fd, [&](std::string_view line) {
+      lineno++;
+      if (line.empty()) return true;
+      auto ev = events::parse_event_json(line);
+      if (!ev) {
+        n.malformed++;
+        std::fprintf(stderr, "dropwatch: %s:%llu: %s\n", name.c_str(), (unsigned long long)lineno,
+                     ev.error().message.c_str());
+        return true;
+      }
+      n.events++;
+      if (filter && ev->packet.empty()) {
+        n.no_packet++;
+        return true;
+      }
+      if (filter && !filter::interpret(filter->dag(ev->link), ev->packet, ev->wire_len))
+        return true;
+      n.matched++;
+      sink.write(*ev);
+      return !sink.failure() && !sink.done();
+    });
+    int err = errno;
+    if (*fd != STDIN_FILENO) ::close(*fd);
+    if (!ok) return fail_errno("cannot read " + path, err);
   }
-  return f;
+  return {};
+}
+
+// The filter, or the rendered diagnostic on stderr and nothing.
+std::optional<filter::DropFilter> compile_filter(const std::string& expr, bool* bad) {
+  *bad = false;
+  if (expr.empty()) return std::nullopt;
+  auto f = filter::compile_drop_filter(expr);
+  if (f) return std::move(*f);
+  std::fputs(f.error().render(expr).c_str(), stderr);
+  *bad = true;
+  return std::nullopt;
 }
 
 void summary(const Counts& n, const std::string& what) {
@@ -89,58 +119,72 @@ void summary(const Counts& n, const std::string& what) {
   std::fputc('\n', stderr);
 }
 
+// Reads, writes, closes, reports: the shared half of print and pcap.
+int run(const OfflineOptions& o, const std::optional<filter::DropFilter>& filter,
+        events::Sink& sink, events::Sink& closing, const char* what) {
+  Counts n;
+  Status read = for_each_event(o, filter, n, sink);
+  closing.close(Clock::time_point::max());
+  if (!read) {
+    std::fprintf(stderr, "dropwatch: %s\n", read.error().message.c_str());
+    return kExitUsage;
+  }
+  if (const Error* e = closing.failure())
+    std::fprintf(stderr, "dropwatch: %s\n", e->message.c_str());
+  summary(n, what);
+  std::fputs(closing.report().c_str(), stderr);
+  return closing.failure() || n.malformed ? kExitFailure : kExitOk;
+}
+
+std::vector<events::FileId> input_ids(const OfflineOptions& o) {
+  std::vector<events::FileId> ids;
+  for (const auto& in : o.inputs)
+    if (auto id = events::file_id(in)) ids.push_back(*id);
+  return ids;
+}
+
 }  // namespace
 
 int run_print(const OfflineOptions& o) {
   bool bad;
-  auto filter = filter_or_report(o, &bad);
-  if (bad) return kUsage;
-  Counts n;
-  bool write_failed = false;
-  std::string buf;
-  auto sink = [&](const DropEvent& ev) {
-    if (o.format == "json")
-      format_json(ev, buf, true);
-    else
-      format_text(ev, buf, o.stack);
-    if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) write_failed = true;
-    buf.clear();
-    return !write_failed;
-  };
-  if (!for_each_event(o, filter, n, sink)) return kUsage;
-  if (std::fflush(stdout) != 0) write_failed = true;
-  if (write_failed && errno != EPIPE)
-    std::fprintf(stderr, "dropwatch: cannot write events: %s\n", std::strerror(errno));
-  summary(n, "printed");
-  return write_failed || n.malformed ? kRuntime : kOk;
+  auto filter = compile_filter(o.filter, &bad);
+  if (bad) return kExitUsage;
+  events::OpenOptions oo;
+  oo.block_when_full = true;  // no storm here: a slow reader is waited for
+  auto out = events::RecordStream::open("-", oo);
+  if (!out) {
+    std::fprintf(stderr, "dropwatch: %s\n", out.error().message.c_str());
+    return kExitUsage;
+  }
+  events::StreamSink stream(std::move(*out), "standard output");
+  events::PrintOptions po{o.format == "json" ? events::Format::Json : events::Format::Text, true,
+                          o.stack};
+  events::EventPrinter printer(stream.stream(), po);
+  struct Printing : events::Sink {  // the printer, stopping when the stream fails
+    events::EventPrinter& p;
+    events::StreamSink& s;
+    Printing(events::EventPrinter& p, events::StreamSink& s) : p(p), s(s) {}
+    void write(const events::DropEvent& ev) override { p.write(ev); }
+    const Error* failure() const override { return s.failure(); }
+    bool done() const override { return s.done(); }
+  } sink(printer, stream);
+  return run(o, filter, sink, stream, "printed");
 }
 
 int run_pcap(const OfflineOptions& o) {
   bool bad;
-  auto filter = filter_or_report(o, &bad);
-  if (bad) return kUsage;
-  auto w = PcapngWriter::open(o.pcap_out, 0);
+  auto filter = compile_filter(o.filter, &bad);
+  if (bad) return kExitUsage;
+  events::OpenOptions oo;
+  oo.follow_symlinks = o.follow_symlinks;
+  oo.not_these = input_ids(o);
+  oo.block_when_full = true;
+  auto w = events::PcapngWriter::open(o.pcap_out, 0, oo);
   if (!w) {
     std::fprintf(stderr, "dropwatch: %s\n", w.error().message.c_str());
-    return kUsage;
+    return kExitUsage;
   }
-  Counts n;
-  bool write_failed = false;
-  auto sink = [&](const DropEvent& ev) {
-    write_failed = !w->write(ev);
-    return !write_failed;
-  };
-  if (!for_each_event(o, filter, n, sink)) {
-    w->close();
-    return kUsage;
-  }
-  if (!w->close()) write_failed = true;
-  if (write_failed)
-    std::fprintf(stderr, "dropwatch: cannot write %s: %s\n", o.pcap_out.c_str(),
-                 std::strerror(errno));
-  summary(n, "matched");
-  std::fprintf(stderr, "dropwatch: %s", w->report().c_str());
-  return write_failed || n.malformed ? kRuntime : kOk;
+  return run(o, filter, *w, *w, "matched");
 }
 
 }  // namespace dw::cli

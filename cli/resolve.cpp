@@ -1,8 +1,10 @@
 #include "cli/resolve.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,16 +93,23 @@ Result<Netns> resolve_netns(const std::string& spec) {
   } else if (spec.find('/') == std::string::npos) {
     path = "/run/netns/" + spec;
   }
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0)
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return fail("--netns: " + path + ": " + std::strerror(errno) +
                 " (give an inode, /proc/PID/ns/net or /run/netns/NAME)");
+  struct stat st;
+  int type = ioctl(fd, NS_GET_NSTYPE);
+  bool ok = fstat(fd, &st) == 0;
+  close(fd);
+  if (!ok || type != CLONE_NEWNET)
+    return fail("--netns: " + path + " is not a network namespace (give an inode, "
+                "/proc/PID/ns/net or /run/netns/NAME)");
   ns.inode = uint32_t(st.st_ino);
   ns.path = spec.empty() ? "" : path;
   return ns;
 }
 
-Result<std::vector<DeviceKey>> resolve_devices(const std::string& list, const Netns& ns) {
+Result<std::vector<probe::DeviceKey>> resolve_devices(const std::string& list, const Netns& ns) {
   if (ns.path.empty() && ns.inode) {
     struct stat st;
     if (stat("/proc/self/ns/net", &st) == 0 && uint32_t(st.st_ino) != ns.inode)
@@ -109,7 +118,7 @@ Result<std::vector<DeviceKey>> resolve_devices(const std::string& list, const Ne
   }
   auto devs = list_devices(ns);
   if (!devs) return std::unexpected(devs.error());
-  std::vector<DeviceKey> out;
+  std::vector<probe::DeviceKey> out;
   auto names = split_list(list);
   if (names.empty()) return fail("--device: no device names given");
   for (const auto& n : names) {
@@ -126,7 +135,8 @@ Result<std::vector<DeviceKey>> resolve_devices(const std::string& list, const Ne
   return out;
 }
 
-Result<std::vector<uint32_t>> resolve_reasons(const std::string& list, const DropReasons& known) {
+Result<std::vector<uint32_t>> resolve_reasons(const std::string& list,
+                                              const probe::DropReasons& known) {
   std::vector<uint32_t> out;
   auto names = split_list(list);
   if (names.empty()) return fail("--reason: no reason names given");

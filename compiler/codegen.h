@@ -1,18 +1,15 @@
-// Stages 6-8: the decision DAG becomes an LLVM function
-// `i32 NAME(ptr data, i32 caplen, i32 wirelen)` (1 accept, 0 reject), which
-// is linked into a program kept as LLVM bitcode (the drop probe, or the test
-// harness) and compiled by libLLVM's BPF backend into an ELF object in memory.
-// Linking happens on LLVM modules, before code generation: no instruction
-// splicing. The filter stays one global BPF function, optimized on its own
-// and never inlined, with BTF from generated debug info: the verifier checks
-// it once with `data` as a buffer of capacity + 8 bytes, and the same machine
-// code runs in the dump, the harness and the probe (tests/compiler/
-// same_code_test.cpp).
+// Stages 6-7: the decision DAG becomes an LLVM function
+// `i32 NAME(ptr data, i32 caplen, i32 wirelen)` (1 accept, 0 reject),
+// optimized on its own and compiled by libLLVM's BPF backend into an ELF
+// object in memory. The filter stays one global BPF function, never
+// inlined, with BTF from generated debug info: the verifier checks it once
+// with `data` as a buffer of capacity + 8 bytes, and the same machine code
+// runs in the dump, the harness and the probe (stage 8, compiler/link.h;
+// tests/compiler/same_code_test.cpp).
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -41,18 +38,13 @@ struct ObjectOptions {
 };
 
 // Filters alone, each an external function: for --dump-bpf and --dump-llvm.
+// A filter too large for eBPF (jumps over 32767 instructions, a function of
+// more than kMaxFilterInstructions LLVM instructions) is an error.
 Expected<std::vector<uint8_t>> compile_filters(const std::vector<FilterDef>& filters,
                                                const ObjectOptions& opts);
 
-// `bitcode` declares each filter; they are defined, optimized alone, linked
-// in, and the whole module compiled to BPF.
-Expected<std::vector<uint8_t>> link_program(std::span<const uint8_t> bitcode,
-                                            const std::vector<FilterDef>& filters,
-                                            const ObjectOptions& opts);
-
-// bpftool-style listing of `function` in a BPF ELF object:
-//    0: (71) r2 = *(u8 *)(r1 + 12)
-std::string disassemble(std::span<const uint8_t> elf, const std::string& function,
-                        size_t* count = nullptr);
+// LLVM instructions a filter may have before optimization: bounds the time
+// and memory LLVM spends on a hostile expression ("expression too complex").
+constexpr size_t kMaxFilterInstructions = 200000;
 
 }  // namespace dw::filter

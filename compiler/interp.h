@@ -1,5 +1,6 @@
-// Reference interpreter of the decision DAG, used by tests to check the
-// front end against libpcap independently of the code generator.
+// Interpreter of the decision DAG: what `dropwatch print/pcap --filter` run
+// on stored packets (no kernel needed), and the reference the tests check
+// the front end with against libpcap, independently of the code generator.
 #pragma once
 
 #include <cstdint>

@@ -5,12 +5,13 @@
 // text, as in libpcap.
 #pragma once
 
+#include "common/link_type.h"
 #include "compiler/ast.h"
 #include "compiler/ir.h"
 
 namespace dw::filter {
 
-enum class LinkType { Ethernet, RawIp };
+using dw::LinkType;
 
 struct LowerOptions {
   LinkType link = LinkType::Ethernet;

@@ -9,7 +9,10 @@
 //   5. dag        dag.h        IR -> decision DAG, libpcap's jump threading
 //   6. codegen    codegen.h    DAG -> LLVM IR (one BPF subprogram)
 //   7. object     codegen.h    LLVM IR -> BPF ELF object, in memory
-//   8. link       link.h       filter object + probe or harness -> program
+//   8. link       link.h       filter + probe or harness bitcode -> program
+//
+// drop_filter.h compiles dropwatch's --filter through stages 1-5 twice (MAC
+// and IP header first); interp.h runs a DAG without the kernel.
 #pragma once
 
 #include <memory>

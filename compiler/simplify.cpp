@@ -132,10 +132,5 @@ PredPtr simp(const PredPtr& p) {
 
 ir::PredPtr simplify(const ir::PredPtr& p) { return p ? simp(p) : p; }
 
-Expected<ir::PredPtr> optimize(const ir::PredPtr& p, SourceRange whole) {
-  ir::PredPtr s = simplify(p);
-  if (s && s->kind == Pred::Kind::False) return error(whole, "expression rejects all packets");
-  return s;
-}
 
 }  // namespace dw::filter

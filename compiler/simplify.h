@@ -2,8 +2,8 @@
 // libpcap compiles with its optimizer on (as tcpdump does), and the optimizer
 // deletes loads whose value cannot matter (x & 0, x * 0, a test whose both
 // branches meet), so a packet too short for such a load is not rejected.
-// We fold the same cases, then report a filter that folds to false with
-// libpcap's "expression rejects all packets".
+// We fold the same cases; compile_front() reports a filter that then
+// rejects everything with libpcap's "expression rejects all packets".
 #pragma once
 
 #include "compiler/diagnostic.h"
@@ -12,8 +12,5 @@
 namespace dw::filter {
 
 ir::PredPtr simplify(const ir::PredPtr& p);
-
-// simplify(), then libpcap's error when nothing can match.
-Expected<ir::PredPtr> optimize(const ir::PredPtr& p, SourceRange whole);
 
 }  // namespace dw::filter

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <memory>
 
-namespace dw {
+namespace dw::probe {
 namespace {
 
 constexpr std::string_view kCorePrefix = "SKB_DROP_REASON_";
@@ -124,4 +124,4 @@ std::optional<uint32_t> DropReasons::code(const std::string& name) const {
   return std::nullopt;
 }
 
-}  // namespace dw
+}  // namespace dw::probe

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "probe/result.h"
+#include "common/result.h"
 
-namespace dw {
+namespace dw::probe {
 
 class DropReasons {
  public:
@@ -37,4 +37,4 @@ class DropReasons {
   std::map<uint32_t, std::string> subsystems_;  // subsystem id -> name
 };
 
-}  // namespace dw
+}  // namespace dw::probe

@@ -1,29 +1,28 @@
 // Runs a compiled filter in the kernel: the harness program (bpf/
-// filter_harness.bpf.c) linked with the filter, loaded through the verifier,
-// and executed with BPF_PROG_TEST_RUN on packets of any length.
+// filter_harness.bpf.c) linked with the filter (compiler/link.h:
+// link_harness), loaded through the verifier, and executed with
+// BPF_PROG_TEST_RUN on packets of any length.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
-#include "compiler/codegen.h"
-#include "compiler/dag.h"
-#include "probe/result.h"
+#include "common/result.h"
 
 struct bpf_object;
 
-namespace dw {
+namespace dw::probe {
 
 class FilterHarness {
  public:
-  // Links `dag` into the harness and loads it; a verifier rejection is an
-  // error carrying the verifier's log.
-  static Result<std::unique_ptr<FilterHarness>> load(const filter::Dag& dag);
-  // A filter from FilterDef (its name is replaced by the harness's);
-  // optimize: ObjectOptions::optimize_filters.
-  static Result<std::unique_ptr<FilterHarness>> load(filter::FilterDef def, bool optimize = true);
+  // Loads the linked harness object; a verifier rejection is an error
+  // carrying the verifier's log. `capacity` is the buffer the filter was
+  // linked for (ObjectOptions::capacity): packets are cut to it.
+  static Result<std::unique_ptr<FilterHarness>> load(std::span<const uint8_t> elf,
+                                                     uint32_t capacity = 4096);
   ~FilterHarness();
   FilterHarness(const FilterHarness&) = delete;
   FilterHarness& operator=(const FilterHarness&) = delete;
@@ -37,6 +36,7 @@ class FilterHarness {
   // per run (run `repeat` times), so test_run's own overhead is amortised.
   Result<double> ns_per_call(std::span<const uint8_t> pkt, uint32_t wire_len, uint32_t repeat);
   uint32_t instruction_count() const { return insns_; }
+  uint32_t capacity() const { return capacity_; }
 
  private:
   FilterHarness() = default;
@@ -45,6 +45,8 @@ class FilterHarness {
   int x32_fd_ = -1;
   int map_fd_ = -1;
   uint32_t insns_ = 0;
+  uint32_t capacity_ = 4096;
+  std::vector<uint8_t> buf_;  // the map value
 };
 
-}  // namespace dw
+}  // namespace dw::probe

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace dw {
+namespace dw::probe {
 
 Result<Kallsyms> Kallsyms::load(const std::string& path) {
   std::ifstream in(path);
@@ -64,4 +64,4 @@ const std::string& Kallsyms::symbolize(uint64_t addr) const {
   return cache_.emplace(addr, std::move(out)).first->second;
 }
 
-}  // namespace dw
+}  // namespace dw::probe

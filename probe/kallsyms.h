@@ -8,9 +8,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "probe/result.h"
+#include "common/result.h"
 
-namespace dw {
+namespace dw::probe {
 
 class Kallsyms {
  public:
@@ -44,4 +44,4 @@ class Kallsyms {
   mutable std::unordered_map<uint64_t, std::string> cache_;
 };
 
-}  // namespace dw
+}  // namespace dw::probe

@@ -3,13 +3,11 @@
 // the same machine code for it.
 #include <gtest/gtest.h>
 
+#include "bpf/bitcode.h"
 #include "compiler/codegen.h"
+#include "compiler/disasm.h"
+#include "compiler/link.h"
 #include "compiler/pipeline.h"
-
-extern const unsigned char dw_bc_filter_harness[];
-extern const unsigned long dw_bc_filter_harness_size;
-extern const unsigned char dw_bc_dropwatch[];
-extern const unsigned long dw_bc_dropwatch_size;
 
 namespace dw::filter {
 namespace {
@@ -21,10 +19,10 @@ TEST(SameCode, DumpHarnessAndProbeCarryTheSameFilterCode) {
     auto fe = compile_front(expr, {});
     ASSERT_TRUE(fe);
     auto alone = compile_filters({{"dw_filter", &fe->dag}}, {});
-    auto harness = link_program({dw_bc_filter_harness, dw_bc_filter_harness_size},
+    auto harness = link_program(bpf::harness_bitcode(),
                                 {{"dw_filter", &fe->dag}}, {});
     Dag accept;
-    auto probe = link_program({dw_bc_dropwatch, dw_bc_dropwatch_size},
+    auto probe = link_program(bpf::probe_bitcode(),
                               {{"dw_filter_link", &fe->dag}, {"dw_filter_net", &accept}}, {});
     ASSERT_TRUE(alone && harness && probe);
     size_t n = 0;

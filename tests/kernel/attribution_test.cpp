@@ -11,7 +11,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "probe/cgroups.h"
+#include "events/cgroups.h"
 #include "tests/support/dropwatch_run.h"
 #include "tests/support/netns.h"
 
@@ -19,6 +19,8 @@ namespace dw::test {
 namespace {
 
 using namespace std::chrono_literals;
+using events::CgroupPaths;
+using events::container_id;
 
 struct IdCase {
   std::string path, id;

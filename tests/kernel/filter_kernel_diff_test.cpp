@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "compiler/pipeline.h"
-#include "probe/filter_harness.h"
+#include "tests/support/harness.h"
 #include "tests/support/corpus.h"
 #include "tests/support/filter_table.h"
 #include "tests/support/pcap_oracle.h"
@@ -29,7 +29,7 @@ void check(const std::string& expr, LinkType link, const std::vector<test::Corpu
     return;
   }
   if (!fe) return;
-  auto h = FilterHarness::load(fe->dag);
+  auto h = test::load_harness(fe->dag);
   if (!h) {
     problems.push_back(std::string(lt) + ": '" + expr + "' did not load: " + h.error().message);
     return;

@@ -15,7 +15,7 @@
 #include <set>
 #include <sstream>
 
-#include "probe/format.h"
+#include "events/format.h"
 #include "tests/support/bpf_programs.h"
 #include "tests/support/dropwatch_run.h"
 #include "tests/support/netns.h"
@@ -25,6 +25,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using events::DropEvent;
+using events::format_json;
 
 struct CliRun {
   int status;

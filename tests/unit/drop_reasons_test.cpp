@@ -7,7 +7,7 @@
 #include <regex>
 #include <sstream>
 
-namespace dw {
+namespace dw::probe {
 namespace {
 
 struct BtfFree {
@@ -90,4 +90,4 @@ TEST(DropReasons, RunningKernelMatchesTracepointFormat) {
 }
 
 }  // namespace
-}  // namespace dw
+}  // namespace dw::probe

@@ -2,11 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "probe/format.h"
-#include "probe/json.h"
+#include "events/format.h"
+#include "events/json.h"
 #include "tests/support/packet_builder.h"
 
-namespace dw {
+namespace dw::events {
 namespace {
 
 struct EscapeCase {
@@ -54,8 +54,8 @@ DropEvent sample_event() {
   e.eth_proto = 0x0800;
   e.wire_len = 74;
   e.packet = test::Frame().eth(0x0800).ipv4("10.0.42.1", "10.0.42.2", 6, 20).tcp(52414, 443, 2, 5);
-  e.link_level = true;
-  e.layers = decode_packet(e.packet, LinkLevel::kEthernet);
+  e.link = LinkType::Ethernet;
+  e.layers = decode_packet(e.packet, LinkType::Ethernet);
   e.stack = {"tcp_v4_rcv+0x91", "ip_protocol_deliver_rcu+0x28"};
   return e;
 }
@@ -120,4 +120,4 @@ TEST(Text, HeaderPacketAndStack) {
 }
 
 }  // namespace
-}  // namespace dw
+}  // namespace dw::events

@@ -5,10 +5,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "probe/event.h"
+#include "events/event.h"
 
-namespace dw {
+namespace dw::probe {
 namespace {
+
+using events::trim_stack;
 
 Kallsyms fixture() {
   std::istringstream in(
@@ -74,4 +76,4 @@ TEST(Kallsyms, RunningKernelRoundTrips) {
 }
 
 }  // namespace
-}  // namespace dw
+}  // namespace dw::probe

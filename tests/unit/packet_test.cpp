@@ -1,10 +1,10 @@
-#include "probe/packet.h"
+#include "events/packet.h"
 
 #include <gtest/gtest.h>
 
 #include "tests/support/packet_builder.h"
 
-namespace dw {
+namespace dw::events {
 namespace {
 
 using test::Bytes;
@@ -15,7 +15,7 @@ Bytes tcp_syn_v4() {
 }
 
 TEST(Packet, Ipv4Tcp) {
-  Layers l = decode_packet(tcp_syn_v4(), LinkLevel::kEthernet);
+  Layers l = decode_packet(tcp_syn_v4(), LinkType::Ethernet);
   ASSERT_TRUE(l.ether && l.ipv4 && l.tcp);
   EXPECT_EQ(l.label, "IPv4/TCP");
   EXPECT_EQ(mac_string(l.ether->src), "02:00:00:00:00:01");
@@ -32,7 +32,7 @@ TEST(Packet, Ipv4Tcp) {
 
 TEST(Packet, RawIpv6Udp) {
   Bytes f = Frame().ipv6("fd00::1", "fd00::2", 17, 8).udp(5353, 53, 0);
-  Layers l = decode_packet(f, LinkLevel::kRawIp);
+  Layers l = decode_packet(f, LinkType::RawIp);
   EXPECT_FALSE(l.ether);
   ASSERT_TRUE(l.ipv6 && l.udp);
   EXPECT_EQ(l.label, "IPv6/UDP");
@@ -42,14 +42,14 @@ TEST(Packet, RawIpv6Udp) {
 
 TEST(Packet, Icmp4AndIcmp6Echo) {
   Layers a = decode_packet(Frame().eth(0x0800).ipv4("1.1.1.1", "2.2.2.2", 1, 8).icmp_echo(8, 7, 9).bytes(),
-                           LinkLevel::kEthernet);
+                           LinkType::Ethernet);
   ASSERT_TRUE(a.icmp);
   EXPECT_EQ(a.label, "IPv4/ICMP");
   EXPECT_EQ(a.icmp->type, 8);
   EXPECT_EQ(a.icmp->id, 7);
   EXPECT_EQ(a.icmp->seq, 9);
   Layers b = decode_packet(Frame().eth(0x86dd).ipv6("::1", "::2", 58, 8).icmp_echo(128, 1, 2).bytes(),
-                           LinkLevel::kEthernet);
+                           LinkType::Ethernet);
   ASSERT_TRUE(b.icmp6);
   EXPECT_FALSE(b.icmp);
   EXPECT_EQ(b.label, "IPv6/ICMPv6");
@@ -60,7 +60,7 @@ TEST(Packet, Arp) {
   Layers l = decode_packet(
       Frame().eth(0x0806, "ff:ff:ff:ff:ff:ff").arp(1, "02:00:00:00:00:01", "10.0.0.1",
                                                   "00:00:00:00:00:00", "10.0.0.2").bytes(),
-      LinkLevel::kEthernet);
+      LinkType::Ethernet);
   ASSERT_TRUE(l.arp);
   EXPECT_EQ(l.label, "ARP");
   EXPECT_EQ(l.arp->operation, 1);
@@ -71,7 +71,7 @@ TEST(Packet, Arp) {
 TEST(Packet, VlanAndQinQ) {
   Bytes f = Frame().eth(0x88a8).vlan(0x2064, 0x8100).vlan(0x00c8, 0x0800)
                 .ipv4("10.0.0.1", "10.0.0.2", 17, 8).udp(1, 2, 0);
-  Layers l = decode_packet(f, LinkLevel::kEthernet);
+  Layers l = decode_packet(f, LinkType::Ethernet);
   ASSERT_EQ(l.vlans.size(), 2u);
   EXPECT_EQ(l.vlans[0].id, 100);
   EXPECT_EQ(l.vlans[0].pcp, 1);
@@ -82,7 +82,7 @@ TEST(Packet, VlanAndQinQ) {
 }
 
 TEST(Packet, OffloadedVlanComesFirst) {
-  Layers l = decode_packet(tcp_syn_v4(), LinkLevel::kEthernet, std::make_pair(uint16_t(42), uint16_t(0x8100)));
+  Layers l = decode_packet(tcp_syn_v4(), LinkType::Ethernet, std::make_pair(uint16_t(42), uint16_t(0x8100)));
   ASSERT_EQ(l.vlans.size(), 1u);
   EXPECT_EQ(l.vlans[0].id, 42);
   EXPECT_TRUE(l.vlans[0].offloaded);
@@ -92,7 +92,7 @@ TEST(Packet, OffloadedVlanComesFirst) {
 TEST(Packet, Ipv6ExtensionHeadersAndFragments) {
   // hop-by-hop (8 bytes) then TCP
   Bytes f = Frame().eth(0x86dd).ipv6("::1", "::2", 0, 28).u8(6).u8(0).zeros(6).tcp(1, 80, 0x12);
-  Layers l = decode_packet(f, LinkLevel::kEthernet);
+  Layers l = decode_packet(f, LinkType::Ethernet);
   ASSERT_TRUE(l.tcp);
   EXPECT_EQ(l.ipv6->next_header, 0);
   EXPECT_EQ(l.ipv6->upper_protocol, 6);
@@ -100,12 +100,12 @@ TEST(Packet, Ipv6ExtensionHeadersAndFragments) {
   EXPECT_EQ(tcp_flags_tcpdump(l.tcp->flags), "S.");
   // non-first fragment: no transport layer
   Bytes g = Frame().eth(0x86dd).ipv6("::1", "::2", 44, 16).u8(17).u8(0).u16(0x0100).u32(1).zeros(8);
-  Layers m = decode_packet(g, LinkLevel::kEthernet);
+  Layers m = decode_packet(g, LinkType::Ethernet);
   EXPECT_TRUE(m.fragment);
   EXPECT_FALSE(m.udp);
   // IPv4 non-first fragment
   Bytes h = Frame().eth(0x0800).ipv4("1.1.1.1", "2.2.2.2", 6, 20, 64, 0x0010).tcp(1, 2, 2);
-  Layers n = decode_packet(h, LinkLevel::kEthernet);
+  Layers n = decode_packet(h, LinkType::Ethernet);
   EXPECT_TRUE(n.fragment);
   EXPECT_FALSE(n.tcp);
   EXPECT_EQ(n.label, "IPv4");
@@ -113,7 +113,7 @@ TEST(Packet, Ipv6ExtensionHeadersAndFragments) {
 
 TEST(Packet, Ieee8023Frame) {
   Bytes f = Frame().mac("01:80:c2:00:00:00").mac("02:00:00:00:00:01").u16(38).u8(0x42).u8(0x42).u8(3).zeros(35);
-  Layers l = decode_packet(f, LinkLevel::kEthernet);
+  Layers l = decode_packet(f, LinkType::Ethernet);
   ASSERT_TRUE(l.ether);
   EXPECT_EQ(l.ether->length, 38);
   EXPECT_EQ(l.label, "802.3");
@@ -131,15 +131,15 @@ TEST(Packet, TruncatedFramesGivePartialLayers) {
   for (const Bytes& f : frames) {
     for (size_t n = 0; n < f.size(); n++) {
       Bytes cut(f.begin(), f.begin() + n);
-      Layers l = decode_packet(cut, LinkLevel::kEthernet);
+      Layers l = decode_packet(cut, LinkType::Ethernet);
       EXPECT_TRUE(l.truncated) << "prefix " << n;
-      Layers r = decode_packet(cut, LinkLevel::kRawIp);
+      Layers r = decode_packet(cut, LinkType::RawIp);
       (void)r;
     }
-    EXPECT_FALSE(decode_packet(f, LinkLevel::kEthernet).truncated);
+    EXPECT_FALSE(decode_packet(f, LinkType::Ethernet).truncated);
   }
   Bytes syn = tcp_syn_v4();
-  Layers partial = decode_packet(Bytes(syn.begin(), syn.begin() + 40), LinkLevel::kEthernet);
+  Layers partial = decode_packet(Bytes(syn.begin(), syn.begin() + 40), LinkType::Ethernet);
   EXPECT_TRUE(partial.ipv4);
   EXPECT_FALSE(partial.tcp);
   EXPECT_EQ(partial.label, "IPv4");
@@ -155,4 +155,4 @@ TEST(Packet, Names) {
 }
 
 }  // namespace
-}  // namespace dw
+}  // namespace dw::events

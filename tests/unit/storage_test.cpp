@@ -8,14 +8,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/output_file.h"
-#include "cli/summary.h"
-#include "probe/base64.h"
-#include "probe/event_json.h"
-#include "probe/format.h"
+#include "events/base64.h"
+#include "events/event_json.h"
+#include "events/format.h"
+#include "events/output_file.h"
+#include "events/summary.h"
 #include "tests/support/packet_builder.h"
 
-namespace dw {
+namespace dw::events {
 namespace {
 
 struct B64Case {
@@ -76,8 +76,8 @@ DropEvent sample(bool link_level) {
     e.packet = test::Frame().ipv4("10.0.42.1", "10.0.42.2", 17, 8).udp(5353, 53, 0);
   }
   e.wire_len = e.packet.size() + 100;
-  e.link_level = link_level;
-  e.layers = decode_packet(e.packet, link_level ? LinkLevel::kEthernet : LinkLevel::kRawIp);
+  e.link = link_level ? LinkType::Ethernet : LinkType::RawIp;
+  e.layers = decode_packet(e.packet, link_level ? LinkType::Ethernet : LinkType::RawIp);
   e.stack = {"tcp_v4_rcv+0x91", "ip_protocol_deliver_rcu+0x28"};
   return e;
 }
@@ -90,7 +90,7 @@ TEST(EventJson, RoundTripGivesTheSameTextAndJson) {
     auto back = parse_event_json(line);
     ASSERT_TRUE(back) << back.error().message << "\n" << line;
     EXPECT_EQ(back->packet, e.packet);
-    EXPECT_EQ(back->link_level, link);
+    EXPECT_EQ(back->link == LinkType::Ethernet, link);
     EXPECT_EQ(back->wire_len, e.wire_len);
     EXPECT_EQ(back->stack, e.stack);
     std::string t1, t2, j2;
@@ -145,7 +145,7 @@ TEST(FileSize, TcpdumpUnits) {
                             {"0", std::nullopt}, {"", std::nullopt}, {"k", std::nullopt},
                             {"1.5", std::nullopt}, {"-1", std::nullopt}, {"1kb", std::nullopt},
                             {"99999999999", std::nullopt}};
-  for (const auto& c : cases) EXPECT_EQ(cli::parse_file_size(c.text), c.bytes) << c.text;
+  for (const auto& c : cases) EXPECT_EQ(parse_file_size(c.text), c.bytes) << c.text;
 }
 
 class OutputFiles : public ::testing::Test {
@@ -171,10 +171,11 @@ class OutputFiles : public ::testing::Test {
 
 TEST_F(OutputFiles, RotateAsTcpdumpDoes) {
   // 4-byte events, a new file once one holds 8 bytes: two events a file.
-  auto f = cli::OutputFile::open(dir_ + "/ev", 8, 0);
+  auto f = OutputFile::open(dir_ + "/ev", 8, 0);
   ASSERT_TRUE(f);
   for (const char* e : {"aaa\n", "bbb\n", "ccc\n", "ddd\n", "eee\n"}) ASSERT_TRUE(f->add(e));
-  ASSERT_TRUE(f->close());
+  f->close(Clock::time_point::max());
+  ASSERT_EQ(f->failure(), nullptr);
   EXPECT_EQ(read("ev"), "aaa\nbbb\n");
   EXPECT_EQ(read("ev1"), "ccc\nddd\n");
   EXPECT_EQ(read("ev2"), "eee\n");
@@ -183,60 +184,62 @@ TEST_F(OutputFiles, RotateAsTcpdumpDoes) {
 }
 
 TEST_F(OutputFiles, RingOfCountFilesOverwritesTheOldest) {
-  auto f = cli::OutputFile::open(dir_ + "/ev", 4, 10);
+  auto f = OutputFile::open(dir_ + "/ev", 4, 10);
   ASSERT_TRUE(f);
   for (int i = 0; i < 12; i++) ASSERT_TRUE(f->add(std::to_string(i % 10) + "..\n"));
-  ASSERT_TRUE(f->close());
+  f->close(Clock::time_point::max());
+  ASSERT_EQ(f->failure(), nullptr);
   EXPECT_EQ(read("ev0"), "0..\n") << "event 10 overwrote event 0's file";
   EXPECT_EQ(read("ev1"), "1..\n");
   EXPECT_EQ(read("ev2"), "2..\n");
   EXPECT_EQ(read("ev9"), "9..\n");
   EXPECT_FALSE(exists("ev10"));
   EXPECT_FALSE(exists("ev"));
-  auto g = cli::OutputFile::open(dir_ + "/w", 4, 100);
+  auto g = OutputFile::open(dir_ + "/w", 4, 100);
   ASSERT_TRUE(g);
   ASSERT_TRUE(g->add("x\n"));
-  g->close();
+  g->close(Clock::time_point::max());
   EXPECT_EQ(read("w00"), "x\n") << "names padded to the width of COUNT-1";
 }
 
 TEST_F(OutputFiles, NothingWrittenLeavesNoFileAndDevicesAreKept) {
-  auto f = cli::OutputFile::open(dir_ + "/empty", 0, 0);
+  auto f = OutputFile::open(dir_ + "/empty", 0, 0);
   ASSERT_TRUE(f);
   EXPECT_TRUE(exists("empty"));
-  f->close();
+  f->close(Clock::time_point::max());
   EXPECT_FALSE(exists("empty"));
-  auto n = cli::OutputFile::open("/dev/null", 0, 0);
+  auto n = OutputFile::open("/dev/null", 0, 0);
   ASSERT_TRUE(n);
-  n->close();
+  n->close(Clock::time_point::max());
   struct stat st;
   EXPECT_EQ(stat("/dev/null", &st), 0) << "a device is never removed";
 }
 
 TEST_F(OutputFiles, AFullDiskIsCountedNotSilent) {
-  auto f = cli::OutputFile::open("/dev/full", 0, 0);
+  auto f = OutputFile::open("/dev/full", 0, 0);
   ASSERT_TRUE(f);
   std::string big(3000, 'x');
   big += '\n';
   bool failed = false;
-  for (int i = 0; i < 5 && !failed; i++) failed = !f->add(big) || !f->flush();
+  for (int i = 0; i < 5 && !failed; i++) failed = !f->add(big) || (f->flush({}), f->failure());
   EXPECT_TRUE(failed);
-  EXPECT_FALSE(f->close());
+  f->close(Clock::time_point::max());
+  EXPECT_NE(f->failure(), nullptr);
   EXPECT_EQ(f->written(), 0u);
   EXPECT_GE(f->unwritten(), 1u);
   EXPECT_FALSE(f->add("more\n")) << "no write after a failure";
 }
 
 TEST_F(OutputFiles, UnwritablePathFailsAtOpen) {
-  auto f = cli::OutputFile::open(dir_ + "/no/such/dir/ev", 0, 0);
+  auto f = OutputFile::open(dir_ + "/no/such/dir/ev", 0, 0);
   ASSERT_FALSE(f);
   EXPECT_NE(f.error().message.find("No such file or directory"), std::string::npos);
 }
 
 }  // namespace
-}  // namespace dw
+}  // namespace dw::events
 
-namespace dw {
+namespace dw::events {
 namespace {
 
 DropEvent drop(const std::string& reason, const std::string& loc, const std::string& dev) {
@@ -260,7 +263,7 @@ std::vector<std::string> rows(const std::string& table) {
 }
 
 TEST(Summary, TopRowsByCountThenTheRest) {
-  cli::DropSummary s(2);
+  DropSummary s(2, 0, nullptr);
   for (int i = 0; i < 5; i++) s.add(drop("NO_SOCKET", "tcp_v4_rcv+0x91", "eth0"));
   for (int i = 0; i < 3; i++) s.add(drop("NETFILTER_DROP", "nft_do_chain+0x3e8", "eth0"));
   s.add(drop("NO_SOCKET", "tcp_v4_rcv+0x91", "eth1"));
@@ -284,4 +287,4 @@ TEST(Summary, TopRowsByCountThenTheRest) {
 }
 
 }  // namespace
-}  // namespace dw
+}  // namespace dw::events

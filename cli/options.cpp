@@ -1,0 +1,294 @@
+#include "cli/options.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "cli/exit_codes.h"
+#include "cli/help_text.h"
+#include "cli/man_formatter.h"
+#include "dropwatch_abi.h"
+#include "events/output_file.h"
+
+namespace dw::cli {
+namespace {
+
+// The raw texts parsed later, and the flags that other flags refer to.
+struct Pending {
+  std::string file_size;
+  bool no_stack = false, no_default_noise = false;
+  CLI::Option* output_file = nullptr;
+  CLI::Option* summary = nullptr;
+  CLI::Option* metrics = nullptr;
+};
+
+void output_options(CLI::App& app, WatchOptions& w, Pending& p) {
+  app.add_option("-o,--output", w.format,
+                 "Event format: json (NDJSON, one object per line) or text. "
+                 "Default: text on a terminal, json otherwise")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"json", "text"}))
+      ->group("Output");
+  app.add_option("-s,--snaplen", w.snaplen,
+                 "Bytes of each packet to capture, from the MAC header (else the network "
+                 "header), at most 4096. Default: 256")
+      ->type_name("BYTES")
+      ->check(CLI::Range(0u, static_cast<uint32_t>(DW_SNAPLEN_MAX)))
+      ->group("Output");
+  app.add_option("-w,--write", w.write_path,
+                 "Write the dropped packets to FILE as pcapng (- for stdout) instead of "
+                 "printing events")
+      ->type_name("FILE")
+      ->group("Output");
+  app.add_flag("--print", w.print, "With -w, print the events too (as tcpdump --print)")
+      ->group("Output");
+  p.output_file = app.add_option("--output-file", w.output_file,
+                                 "Write the events to FILE instead of stdout (json: with "
+                                 "their packet bytes)")
+                      ->type_name("FILE")
+                      ->group("Output");
+  auto* size = app.add_option("-C,--file-size", p.file_size,
+                              "With --output-file, start a new file once one holds SIZE "
+                              "millions of bytes (suffix k, m, g: KiB, MiB, GiB): FILE, "
+                              "FILE1, FILE2, ... as tcpdump -C")
+                   ->type_name("SIZE")
+                   ->needs(p.output_file)
+                   ->group("Output");
+  app.add_option("-W,--file-count", w.file_count,
+                 "With -C, keep at most N files, FILE0 .. FILE<N-1>, overwriting the oldest "
+                 "(tcpdump -W)")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 1000000u))
+      ->needs(size)
+      ->group("Output");
+  app.add_flag("--follow-symlinks", w.follow_symlinks,
+               "Let -w and --output-file write through a symbolic link. Default: a link is "
+               "refused, so that one planted in a shared directory cannot redirect the writes")
+      ->group("Output");
+  app.add_option("--output-storage", w.storage_spec,
+                 "Stream the events as NDJSON to a reader's unix socket (huatuo-bamai "
+                 "style) instead of stdout; reconnects when the reader restarts and counts "
+                 "what could not be sent")
+      ->type_name("unix:PATH")
+      ->excludes(p.output_file)
+      ->group("Output");
+  app.add_flag("--packet-data", w.packet_data,
+               "Put the captured bytes in each NDJSON event (\"packet\", base64). Default: only "
+               "with --output-file")
+      ->group("Output");
+  app.add_flag("--no-stack", p.no_stack,
+               "Do not collect kernel stacks (each costs ~5 us in the kernel)")
+      ->group("Output");
+}
+
+void report_options(CLI::App& app, WatchOptions& w, Pending& p) {
+  p.metrics = app.add_option("--metrics", w.metrics_addr,
+                             "Serve Prometheus metrics at http://ADDR:PORT/metrics: drops by "
+                             "reason, function, device and namespace, and every probe counter")
+                  ->type_name("ADDR:PORT")
+                  ->group("Output");
+  app.add_option("--metrics-max-series", w.metrics_series,
+                 "At most N label sets for dropwatch_drops_total; further ones are counted "
+                 "under labels \"other\". Default: 1000")
+      ->type_name("N")
+      ->check(CLI::Range(size_t(1), size_t(1000000)))
+      ->needs(p.metrics)
+      ->group("Output");
+  p.summary = app.add_option("--summary", w.summary_secs,
+                             "Instead of events, print a table of the drops shown by reason, "
+                             "location and device every SECONDS, and one for the whole run at "
+                             "exit (events still go to --output-file and -w)")
+                  ->type_name("SECONDS")
+                  ->check(CLI::Range(0.001, 1e9))
+                  ->group("Output");
+  app.add_option("--top", w.top, "Rows in each --summary table. Default: 10")
+      ->type_name("N")
+      ->check(CLI::Range(size_t(1), size_t(100000)))
+      ->needs(p.summary)
+      ->group("Output");
+  app.add_option("-c,--count", w.count, "Stop after N events. Default: 0, never")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber)
+      ->group("Stopping");
+  app.add_option("-d,--duration", w.duration, "Stop after SECONDS. Default: 0, never")
+      ->type_name("SECONDS")
+      ->check(CLI::NonNegativeNumber)
+      ->group("Stopping");
+}
+
+void filter_options(CLI::App& app, WatchOptions& w, Pending& p) {
+  app.add_option("-f,--filter", w.filter,
+                 "Only drops whose packet matches this tcpdump expression, tested in the "
+                 "kernel. Default: every drop")
+      ->type_name("EXPR")
+      ->group("Filtering");
+  auto* dev = app.add_option("--device", w.devices,
+                             "Only drops on these devices (comma-separated names, in the "
+                             "--netns namespace); drops without a device are dropped")
+                  ->type_name("LIST")
+                  ->group("Filtering");
+  app.add_option("--device-excluded", w.devices_excluded,
+                 "Not drops on these devices; drops without a device pass")
+      ->type_name("LIST")
+      ->excludes(dev)
+      ->group("Filtering");
+  app.add_option("--netns", w.netns,
+                 "Only drops in this network namespace: an inode, /proc/PID/ns/net, "
+                 "/run/netns/NAME or NAME. Device names are looked up there. Default: "
+                 "every namespace; devices in dropwatch's own")
+      ->type_name("NS")
+      ->group("Filtering");
+  auto* reason = app.add_option("--reason", w.reasons_allow,
+                                "Only these drop reasons (comma-separated, as --list-reasons "
+                                "prints them)")
+                     ->type_name("LIST")
+                     ->group("Filtering");
+  app.add_option("--reason-excluded", w.reasons_deny, "Not these drop reasons")
+      ->type_name("LIST")
+      ->excludes(reason)
+      ->group("Filtering");
+  app.add_option("--max-events-per-second", w.max_events_per_second,
+                 "At most N events a second (a token bucket per CPU, each with its share); "
+                 "suppressed drops are counted. Default: 0, no limit")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber)
+      ->group("Filtering");
+  app.add_option("--noise-rule", w.noise_patterns,
+                 "Also suppress drops whose location or a stack frame is a function whose whole "
+                 "name matches this RE2 pattern (repeatable); see --list-noise-rules")
+      ->type_name("PATTERN")
+      ->allow_extra_args(false)
+      ->group("Filtering");
+  app.add_flag("--no-default-noise-rules", p.no_default_noise,
+               "Report the drops the default noise rules suppress (socket close, neighbour "
+               "failure, bnxt TX completion)")
+      ->group("Filtering");
+  app.add_flag("--list-noise-rules", w.list_noise,
+               "Print the noise rules in force and the kernel functions they pin, and exit")
+      ->group("Filtering");
+  app.add_flag("--list-reasons", w.list_reasons,
+               "Print this kernel's drop reasons (from its BTF) and exit")
+      ->group("Filtering");
+}
+
+void advanced_options(CLI::App& app, WatchOptions& w) {
+  app.add_option("--ringbuf-size", w.ringbuf_mib,
+                 "Ring buffer size in MiB, a power of two from 1 to 1024; events that find "
+                 "it full are counted as lost. Default: 8")
+      ->type_name("MIB")
+      ->check(CLI::Range(1u, 1024u))
+      ->group("Advanced");
+  app.add_option("--attach", w.attach,
+                 "auto (BTF tracepoint, else the classic one), tp_btf or tracepoint. "
+                 "Default: auto")
+      ->type_name("MODE")
+      ->check(CLI::IsMember({"auto", "tp_btf", "tracepoint"}))
+      ->group("Advanced");
+  app.add_flag("-v,--verbose", w.verbose, "Print libbpf's log, the verifier's included")
+      ->group("Advanced");
+}
+
+// dropwatch print and dropwatch pcap.
+std::pair<CLI::App*, CLI::App*> offline_commands(CLI::App& app, OfflineOptions& o,
+                                                 bool* no_stack) {
+  auto* print = app.add_subcommand("print", "Stored events (--output-file) as text or NDJSON");
+  install_formatter(*print, "[OPTIONS] FILE...");
+  print->footer(kOfflineFooter);
+  print->add_option("FILE", o.inputs, "NDJSON event files, - for stdin")
+      ->required()
+      ->allow_extra_args(false)
+      ->type_name("");
+  print->add_option("-f,--filter", o.filter, "Only events whose packet matches EXPR")
+      ->type_name("EXPR");
+  print->add_option("-o,--output", o.format, "text or json. Default: text")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"json", "text"}));
+  print->add_flag("--no-stack", *no_stack, "Text without the stacks");
+  auto* pcap = app.add_subcommand("pcap", "Stored events (--output-file) to pcapng");
+  install_formatter(*pcap, "[OPTIONS] FILE... -o OUT");
+  pcap->footer(kOfflineFooter);
+  pcap->add_option("FILE", o.inputs, "NDJSON event files, - for stdin")
+      ->required()
+      ->allow_extra_args(false)
+      ->type_name("");
+  pcap->add_option("-o,--output", o.pcap_out, "The pcapng file to write, - for stdout")
+      ->required()
+      ->type_name("OUT");
+  pcap->add_option("-f,--filter", o.filter, "Only events whose packet matches EXPR")
+      ->type_name("EXPR");
+  pcap->add_flag("--follow-symlinks", o.follow_symlinks,
+                 "Write OUT through a symbolic link (refused by default)");
+  return {print, pcap};
+}
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "dropwatch: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+// What CLI11 cannot check alone; 0 when all is well, else the exit status.
+int check_values(WatchOptions& w, const Pending& p) {
+  if (!p.file_size.empty()) {
+    auto n = events::parse_file_size(p.file_size);
+    if (!n)
+      return usage_error("-C " + p.file_size +
+                         " is not a size: a positive number of millions of bytes, or with a "
+                         "suffix k, m or g");
+    w.file_size = *n;
+  }
+  if (w.ringbuf_mib & (w.ringbuf_mib - 1))
+    return usage_error("--ringbuf-size " + std::to_string(w.ringbuf_mib) +
+                       " is not a power of two");
+  if (!std::isfinite(w.duration))
+    return usage_error("--duration: not a number of seconds");
+  if (w.write_path == "-" && w.print)
+    return usage_error("-w - and --print would both write to stdout");
+  if (!w.output_file.empty() && !w.write_path.empty() && !w.print)
+    return usage_error("--output-file with -w needs --print");
+  return 0;
+}
+
+}  // namespace
+
+std::variant<Command, int> parse_command_line(int argc, char** argv) {
+  CLI::App app(kDescription, "dropwatch");
+  install_formatter(app, "[OPTIONS]");
+  app.footer(kFooter);
+  Command cmd;
+  WatchOptions& w = cmd.watch;
+  w.format = isatty(STDOUT_FILENO) ? "text" : "json";
+  Pending p;
+  output_options(app, w, p);
+  report_options(app, w, p);
+  filter_options(app, w, p);
+  advanced_options(app, w);
+  bool print_no_stack = false;
+  auto [print, pcap] = offline_commands(app, cmd.offline, &print_no_stack);
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "dropwatch: %s\nRun 'dropwatch --help' for the options.\n", e.what());
+    return kExitUsage;
+  }
+  if (*print) {
+    cmd.kind = Command::Kind::Print;
+    cmd.offline.stack = !print_no_stack;
+    return cmd;
+  }
+  if (*pcap) {
+    cmd.kind = Command::Kind::Pcap;
+    return cmd;
+  }
+  w.stack = !p.no_stack;
+  w.default_noise = !p.no_default_noise;
+  if (int rc = check_values(w, p)) return rc;
+  return cmd;
+}
+
+}  // namespace dw::cli
