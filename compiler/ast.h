@@ -38,6 +38,7 @@ struct Arith {
   SourceRange size_range;        // Load: where ':size' was written
   ArithOp op = ArithOp::Add;     // Binary
   std::unique_ptr<Arith> lhs, rhs;  // Binary (both), Load index and Neg (lhs)
+  uint32_t depth = 1;               // of the tree below, this node included
 };
 
 enum class RelOp : uint8_t { Gt, Ge, Eq };  // plus `reversed` for <=, <, !=
@@ -77,7 +78,15 @@ struct Node {
   uint32_t byte_index = 0;
   // Unsupported: libpcap's message
   std::string message;
+  uint32_t depth = 1;  // of the tree below, this node included (arithmetic too)
 };
+
+// The deepest tree, and the deepest nesting of the text, the parser builds:
+// every pass recurses along the tree, and a hostile expression must not
+// overflow the stack (libpcap's parser gives up at 10000 states with
+// "memory exhausted"). Chains of `and` or of `or` do not count: they are
+// built balanced, so `host a or host b or ...` may be as long as wanted.
+inline constexpr uint32_t kMaxDepth = 500;
 
 // S-expression rendering for --dump-ast.
 std::string dump(const Node& n);

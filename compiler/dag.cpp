@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 #include <tuple>
+#include <unordered_map>
 
 namespace dw::filter {
 namespace {
@@ -35,7 +36,7 @@ class Builder {
     bool invert;
     canonical(op, a, b, invert);
     if (invert) std::swap(t, f);
-    auto key = std::make_tuple(op, ir::print(a), ir::print(b), t, f);
+    auto key = std::make_tuple(op, ids_.id(a), ids_.id(b), t, f);
     if (auto it = memo_.find(key); it != memo_.end()) return it->second;
     d.nodes.push_back({op, a, b, t, f});
     int id = int(d.nodes.size()) - 1;
@@ -43,7 +44,16 @@ class Builder {
     return id;
   }
 
+  // Memoized by (predicate, t, f): a predicate shared in the IR is built once.
   int build(const ir::PredPtr& p, int t, int f) {
+    auto key = std::make_tuple(p.get(), t, f);
+    if (auto it = built_.find(key); it != built_.end()) return it->second;
+    int n = build_new(p, t, f);
+    built_.emplace(key, n);
+    return n;
+  }
+
+  int build_new(const ir::PredPtr& p, int t, int f) {
     switch (p->kind) {
       case Pred::Kind::True: return t;
       case Pred::Kind::False: return f;
@@ -56,7 +66,9 @@ class Builder {
   }
 
  private:
-  std::map<std::tuple<CmpOp, std::string, std::string, int, int>, int> memo_;
+  ir::ValueIds ids_;
+  std::map<std::tuple<CmpOp, uint32_t, uint32_t, int, int>, int> memo_;
+  std::map<std::tuple<const ir::Pred*, int, int>, int> built_;
 };
 
 // libpcap's opt_j(): each edge is redirected past tests its dominating
@@ -66,7 +78,7 @@ class Builder {
 // so this proves what libpcap proves, no more.
 class EdgeThreader {
  public:
-  explicit EdgeThreader(Dag& d) : d_(d) {}
+  EdgeThreader(Dag& d, ir::ValueIds& ids) : d_(d), ids_(ids) {}
 
   bool run() {
     bool any = false;
@@ -85,7 +97,7 @@ class EdgeThreader {
  private:
   struct Key {
     CmpOp op;
-    std::string a, b;
+    uint32_t a, b;
     bool b_const;
   };
 
@@ -94,7 +106,7 @@ class EdgeThreader {
     keys_.resize(n);
     for (size_t i = 2; i < n; i++) {
       const Dag::Node& x = d_.nodes[i];
-      keys_[i] = {x.op, ir::print(x.a), ir::print(x.b), x.b->kind == ir::Value::Kind::Const};
+      keys_[i] = {x.op, ids_.id(x.a), ids_.id(x.b), x.b->kind == ir::Value::Kind::Const};
     }
     order_.clear();
     level_.assign(n, 0);
@@ -183,6 +195,7 @@ class EdgeThreader {
   }
 
   Dag& d_;
+  ir::ValueIds& ids_;
   std::vector<Key> keys_;
   std::vector<int> order_, level_;
   std::vector<std::vector<int>> dom_;
@@ -200,7 +213,7 @@ class EdgeThreader {
 // rare cases pull differently.
 class Pullups {
  public:
-  explicit Pullups(Dag& d) : d_(d) {}
+  Pullups(Dag& d, ir::ValueIds& ids) : d_(d), ids_(ids) {}
 
   bool run() {
     bool any = false;
@@ -223,7 +236,7 @@ class Pullups {
   }
 
  private:
-  std::string aval(int n) const { return ir::print(d_.nodes[n].a); }
+  uint32_t aval(int n) const { return ids_.id(d_.nodes[n].a); }
   int& jt(int n) { return d_.nodes[n].t; }
   int& jf(int n) { return d_.nodes[n].f; }
 
@@ -263,7 +276,7 @@ class Pullups {
   // or_pullup (is_or) or and_pullup on node b.
   bool pull(int b, bool is_or) {
     if (in_[b].empty()) return false;
-    std::string val = aval(in_[b][0].first);
+    uint32_t val = aval(in_[b][0].first);
     for (auto [p, side] : in_[b])
       if (aval(p) != val) return false;
     auto same_exit = [&](int x) { return is_or ? jt(x) : jf(x); };
@@ -298,6 +311,7 @@ class Pullups {
   }
 
   Dag& d_;
+  ir::ValueIds& ids_;
   std::vector<std::vector<std::pair<int, bool>>> in_;
   std::vector<int> level_, order_;
   std::vector<std::vector<char>> dom_;
@@ -327,12 +341,11 @@ Dag compact(const Dag& d) {
 // libpcap's opt_root(): root tests whose branches meet are skipped, but the
 // first one's loads stay (they move into the new root), unless what is left
 // is a return.
-void opt_root(Dag& d, const ir::PredPtr& first) {
+void opt_root(Dag& d, const ir::PredPtr& first, ir::ValueIds& ids) {
   while (!d.leaf(d.root) && d.nodes[d.root].t == d.nodes[d.root].f) d.root = d.nodes[d.root].t;
   if (d.leaf(d.root) || !first || first->kind != Pred::Kind::Cmp) return;
   const Dag::Node& r = d.nodes[d.root];
-  bool same = r.op == first->op && ir::print(r.a) == ir::print(first->a) &&
-              ir::print(r.b) == ir::print(first->b);
+  bool same = r.op == first->op && ids.id(r.a) == ids.id(first->a) && ids.id(r.b) == ids.id(first->b);
   if (!same) d.prelude = {first->a, first->b};
 }
 
@@ -362,8 +375,8 @@ ir::PredPtr first_test(const ir::PredPtr& p) {
 
 // libpcap's intern_blocks(): identical tests with identical successors
 // become one, which can make a test's two branches meet.
-void intern(Dag& d) {
-  std::map<std::tuple<CmpOp, std::string, std::string, int, int>, int> seen;
+void intern(Dag& d, ir::ValueIds& ids) {
+  std::map<std::tuple<CmpOp, uint32_t, uint32_t, int, int>, int> seen;
   std::map<int, int> rep;
   std::function<int(int)> canon = [&](int n) -> int {
     if (d.leaf(n)) return n;
@@ -371,7 +384,7 @@ void intern(Dag& d) {
     Dag::Node& x = d.nodes[n];
     x.t = canon(x.t);
     x.f = canon(x.f);
-    auto key = std::make_tuple(x.op, ir::print(x.a), ir::print(x.b), x.t, x.f);
+    auto key = std::make_tuple(x.op, ids.id(x.a), ids.id(x.b), x.t, x.f);
     auto [it, fresh] = seen.emplace(key, n);
     return rep[n] = it->second;
   };
@@ -380,14 +393,15 @@ void intern(Dag& d) {
 
 Dag optimize_dag(const Dag& d, const ir::PredPtr& first, size_t) {
   Dag cur = d;
+  ir::ValueIds ids;
   for (int i = 0; i < 16; i++) {
-    bool changed = EdgeThreader(cur).run();
-    changed |= Pullups(cur).run();
+    bool changed = EdgeThreader(cur, ids).run();
+    changed |= Pullups(cur, ids).run();
     if (!changed) break;
   }
   decide_constant_tests(cur);
-  intern(cur);
-  opt_root(cur, first);
+  intern(cur, ids);
+  opt_root(cur, first, ids);
   Dag out = compact(cur);
   out.prelude = cur.prelude;
   return out;
@@ -401,8 +415,9 @@ Dag build_dag(const ir::PredPtr& p) {
 
 Dag thread_jumps(const Dag& d, size_t) {
   Dag out = d;
-  EdgeThreader(out).run();
-  opt_root(out, nullptr);
+  ir::ValueIds ids;
+  EdgeThreader(out, ids).run();
+  opt_root(out, nullptr, ids);
   Dag c = compact(out);
   c.prelude = out.prelude;
   return c;
@@ -424,13 +439,18 @@ std::string print(const Dag& d) {
     return n == Dag::kAccept ? std::string("accept") : n == Dag::kReject ? std::string("reject")
                                                                           : "L" + std::to_string(label[n]);
   };
-  for (const auto& v : d.prelude) out += "load " + ir::print(v) + "\n";
+  std::vector<const ir::Value*> roots;
+  for (const auto& v : d.prelude) roots.push_back(v.get());
+  for (int n : order) roots.insert(roots.end(), {d.nodes[n].a.get(), d.nodes[n].b.get()});
+  std::unordered_map<const ir::Value*, std::string> names;
+  out += ir::name_shared(roots, names);
+  for (const auto& v : d.prelude) out += "load " + ir::print(v, names) + "\n";
   if (d.leaf(d.root)) return out + target(d.root) + "\n";
   for (int n : order) {
     const Dag::Node& x = d.nodes[n];
     const char* op = x.op == CmpOp::Eq ? "==" : x.op == CmpOp::Gt ? ">" : x.op == CmpOp::Ge ? ">=" : "&";
-    out += "L" + std::to_string(label[n]) + ": if " + ir::print(x.a) + " " + op + " " +
-           ir::print(x.b) + (x.op == CmpOp::Set ? " != 0" : "") + " goto " + target(x.t) +
+    out += "L" + std::to_string(label[n]) + ": if " + ir::print(x.a, names) + " " + op + " " +
+           ir::print(x.b, names) + (x.op == CmpOp::Set ? " != 0" : "") + " goto " + target(x.t) +
            " else " + target(x.f) + "\n";
   }
   return out;

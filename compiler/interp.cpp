@@ -1,5 +1,7 @@
 #include "compiler/interp.h"
 
+#include <unordered_map>
+
 namespace dw::filter {
 namespace {
 
@@ -9,7 +11,17 @@ class Interp {
  public:
   Interp(std::span<const uint8_t> pkt, uint32_t wire) : pkt_(pkt), wire_(wire) {}
 
+  // A packet's values are computed once each: the offsets after geneve are
+  // shared graphs, exponential as trees.
   uint32_t value(const ir::Value& v) {
+    if (v.kind == ir::Value::Kind::Const) return v.k;
+    if (auto it = memo_.find(&v); it != memo_.end()) return it->second;
+    uint32_t x = compute(v);
+    memo_.emplace(&v, x);
+    return x;
+  }
+
+  uint32_t compute(const ir::Value& v) {
     switch (v.kind) {
       case ir::Value::Kind::Const: return v.k;
       case ir::Value::Kind::Len: return wire_;
@@ -89,6 +101,7 @@ class Interp {
  private:
   std::span<const uint8_t> pkt_;
   uint32_t wire_;
+  std::unordered_map<const ir::Value*, uint32_t> memo_;
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "compiler/ir.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace dw::filter::ir {
@@ -121,49 +122,25 @@ std::string hex(uint32_t v) {
   return b;
 }
 
-void print_pred(const Pred& p, int depth, std::string& out) {
-  std::string pad(depth * 2, ' ');
-  switch (p.kind) {
-    case Pred::Kind::True: out += pad + "true\n"; return;
-    case Pred::Kind::False: out += pad + "false\n"; return;
-    case Pred::Kind::Cmp: {
-      const char* op = p.op == CmpOp::Eq ? "==" : p.op == CmpOp::Gt ? ">" : p.op == CmpOp::Ge ? ">=" : "&";
-      out += pad + print(p.a) + " " + op + " " + print(p.b) + (p.op == CmpOp::Set ? " != 0" : "") + "\n";
-      return;
-    }
-    case Pred::Kind::And:
-    case Pred::Kind::Or:
-      out += pad + (p.kind == Pred::Kind::And ? "and\n" : "or\n");
-      print_pred(*p.l, depth + 1, out);
-      print_pred(*p.r, depth + 1, out);
-      return;
-    case Pred::Kind::Not:
-      out += pad + "not\n";
-      print_pred(*p.l, depth + 1, out);
-      return;
+using Names = std::unordered_map<const Value*, std::string>;
+
+std::string print_value(const Value* v, const Names* names, bool top = false) {
+  if (names && !top) {
+    if (auto it = names->find(v); it != names->end()) return it->second;
   }
-}
-
-size_t count(const Value* v) {
-  if (!v) return 0;
-  return 1 + count(v->a.get()) + count(v->b.get()) + count(v->c.get()) + count(v->d.get());
-}
-
-}  // namespace
-
-std::string print(const ValuePtr& v) {
+  auto sub = [&](const ValuePtr& c) { return print_value(c.get(), names); };
   switch (v->kind) {
     case Value::Kind::Const: return hex(v->k);
     case Value::Kind::Len: return "len";
-    case Value::Kind::Neg: return "-(" + print(v->a) + ")";
+    case Value::Kind::Neg: return "-(" + sub(v->a) + ")";
     case Value::Kind::Binary:
-      return "(" + print(v->a) + " " + arith_op_text(v->op) + " " + print(v->b) + ")";
+      return "(" + sub(v->a) + " " + arith_op_text(v->op) + " " + sub(v->b) + ")";
     case Value::Kind::Load: {
-      std::string at = v->a ? print(v->a) + " + " + std::to_string(v->k) : std::to_string(v->k);
+      std::string at = v->a ? sub(v->a) + " + " + std::to_string(v->k) : std::to_string(v->k);
       return "pkt[" + at + ":" + std::to_string(v->size) + "]";
     }
     case Value::Kind::SelectEq:
-      return "(" + print(v->a) + " == " + print(v->b) + " ? " + print(v->c) + " : " + print(v->d) + ")";
+      return "(" + sub(v->a) + " == " + sub(v->b) + " ? " + sub(v->c) + " : " + sub(v->d) + ")";
     case Value::Kind::ProtoChain:
       return std::string("protochain(") + (v->ip6 ? "ip6" : "ip") + " at " + std::to_string(v->k) +
              ", looking for " + std::to_string(v->target) + ")";
@@ -171,17 +148,122 @@ std::string print(const ValuePtr& v) {
   return "?";
 }
 
+void print_pred(const Pred& p, int depth, const Names& names, std::string& out) {
+  std::string pad(depth * 2, ' ');
+  switch (p.kind) {
+    case Pred::Kind::True: out += pad + "true\n"; return;
+    case Pred::Kind::False: out += pad + "false\n"; return;
+    case Pred::Kind::Cmp: {
+      const char* op = p.op == CmpOp::Eq ? "==" : p.op == CmpOp::Gt ? ">" : p.op == CmpOp::Ge ? ">=" : "&";
+      out += pad + print(p.a, names) + " " + op + " " + print(p.b, names) +
+             (p.op == CmpOp::Set ? " != 0" : "") + "\n";
+      return;
+    }
+    case Pred::Kind::And:
+    case Pred::Kind::Or:
+      out += pad + (p.kind == Pred::Kind::And ? "and\n" : "or\n");
+      print_pred(*p.l, depth + 1, names, out);
+      print_pred(*p.r, depth + 1, names, out);
+      return;
+    case Pred::Kind::Not:
+      out += pad + "not\n";
+      print_pred(*p.l, depth + 1, names, out);
+      return;
+  }
+}
+
+void pred_values(const Pred* p, std::vector<const Value*>& out) {
+  if (!p) return;
+  if (p->a) out.push_back(p->a.get());
+  if (p->b) out.push_back(p->b.get());
+  pred_values(p->l.get(), out);
+  pred_values(p->r.get(), out);
+}
+
+// A value printed inline costs this many nodes (saturating): what makes a
+// shared value worth a name.
+constexpr size_t kInline = 64;
+
+struct SharedFinder {
+  std::unordered_map<const Value*, size_t> refs, size;
+  std::vector<const Value*> order;  // children before parents
+
+  void visit(const Value* v) {
+    if (!v) return;
+    if (refs[v]++) return;
+    for (const Value* c : {v->a.get(), v->b.get(), v->c.get(), v->d.get()}) visit(c);
+    size_t n = 1;
+    for (const Value* c : {v->a.get(), v->b.get(), v->c.get(), v->d.get()})
+      if (c) n = std::min(kInline + 1, n + size[c]);
+    size[v] = n;
+    order.push_back(v);
+  }
+};
+
+}  // namespace
+
+std::string name_shared(const std::vector<const Value*>& roots, Names& names) {
+  SharedFinder f;
+  for (const Value* v : roots) f.visit(v);
+  std::string defs;
+  for (const Value* v : f.order) {
+    if (f.refs[v] < 2 || f.size[v] <= kInline) continue;
+    std::string name = "v" + std::to_string(names.size() + 1);
+    defs += name + " = " + print_value(v, &names, true) + "\n";
+    names.emplace(v, std::move(name));
+  }
+  return defs;
+}
+
+std::string print(const ValuePtr& v) { return print_value(v.get(), nullptr); }
+
+std::string print(const ValuePtr& v, const Names& names) { return print_value(v.get(), &names); }
+
 std::string print(const PredPtr& p) {
-  std::string out;
-  if (p) print_pred(*p, 0, out);
-  else out = "true\n";
+  if (!p) return "true\n";
+  std::vector<const Value*> roots;
+  pred_values(p.get(), roots);
+  Names names;
+  std::string out = name_shared(roots, names);
+  print_pred(*p, 0, names, out);
   return out;
 }
 
+uint32_t ValueIds::id(const Value* v) {
+  if (!v) return 0;
+  if (auto it = memo_.find(v); it != memo_.end()) return it->second;
+  Key k{v->kind, v->k, v->size, v->op, v->target, v->ip6, id(v->a.get()), id(v->b.get()),
+        id(v->c.get()), id(v->d.get())};
+  auto [it, fresh] = table_.emplace(k, uint32_t(table_.size() + 1));
+  memo_.emplace(v, it->second);
+  return it->second;
+}
+
 size_t node_count(const PredPtr& p) {
-  if (!p) return 0;
-  size_t n = 1 + node_count(p->l) + node_count(p->r);
-  return n + count(p->a.get()) + count(p->b.get());
+  std::unordered_map<const void*, bool> seen;
+  size_t n = 0;
+  std::vector<const Value*> values;
+  std::vector<const Pred*> preds = {p.get()};
+  while (!preds.empty()) {
+    const Pred* q = preds.back();
+    preds.pop_back();
+    if (!q || seen[q]) continue;
+    seen[q] = true;
+    n++;
+    preds.push_back(q->l.get());
+    preds.push_back(q->r.get());
+    values.push_back(q->a.get());
+    values.push_back(q->b.get());
+  }
+  while (!values.empty()) {
+    const Value* v = values.back();
+    values.pop_back();
+    if (!v || seen[v]) continue;
+    seen[v] = true;
+    n++;
+    for (const Value* c : {v->a.get(), v->b.get(), v->c.get(), v->d.get()}) values.push_back(c);
+  }
+  return n;
 }
 
 }  // namespace dw::filter::ir

@@ -10,8 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
 
 #include "compiler/ast.h"
 #include "compiler/diagnostic.h"
@@ -82,11 +86,37 @@ PredPtr all(PredPtr l, PredPtr r);  // l and r (l first)
 PredPtr any(PredPtr l, PredPtr r);  // l or r (l first)
 PredPtr negate(PredPtr p);
 
-// One line per node, indented: the --dump-ir format.
+// One line per node, indented: the --dump-ir format. A large value that
+// several places share (the offsets after geneve refer to the ones before)
+// is printed once, as `vN = ...`, and named where it is used.
 std::string print(const PredPtr& p);
+// A value inline, for messages and the DAG printer.
 std::string print(const ValuePtr& v);
+// Values shared by the given roots that print() would print once, each
+// with its name; `names` then maps them to it. Returns the definitions.
+std::string name_shared(const std::vector<const Value*>& roots,
+                        std::unordered_map<const Value*, std::string>& names);
+std::string print(const ValuePtr& v, const std::unordered_map<const Value*, std::string>& names);
 
-// Size of the tree, for budgets and tests.
+// Structural identity of values, ignoring `late` and `deferred` (as print()
+// does): two values get the same id exactly when they compute the same
+// thing the same way. Values are shared graphs, so ids are computed once
+// per node and comparing two values costs nothing afterwards, however
+// large they are. One table per optimizer run.
+class ValueIds {
+ public:
+  uint32_t id(const ValuePtr& v) { return id(v.get()); }
+  uint32_t id(const Value* v);
+
+ private:
+  using Key = std::tuple<Value::Kind, uint32_t, uint8_t, ArithOp, uint32_t, bool, uint32_t,
+                         uint32_t, uint32_t, uint32_t>;
+  std::map<Key, uint32_t> table_;
+  std::unordered_map<const Value*, uint32_t> memo_;
+};
+
+// Nodes of the predicate and its values, each shared one counted once:
+// the budget that turns a blow-up into "expression too complex".
 size_t node_count(const PredPtr& p);
 
 }  // namespace dw::filter::ir

@@ -234,9 +234,19 @@ bool is_v6(std::string_view t) {
   return gl + gr + quad <= (quad ? 6 : 7);
 }
 
+// Every prefix of the run is a candidate, and checking one is linear: the
+// run is cut to what any address can be (8 groups of 4 and a dotted quad
+// of 3-digit numbers, 45 characters; longer V6 matches are bogus addresses
+// in libpcap too) and must hold a colon, so that a 100,000-digit number
+// costs nothing here.
+constexpr size_t kMaxV6 = 64;
+
 size_t match_v6(std::string_view s) {
   size_t run = 0;
-  while (run < s.size() && (is_hex(s[run]) || s[run] == ':' || s[run] == '.')) run++;
+  bool colon = false;
+  while (run < s.size() && run < kMaxV6 && (is_hex(s[run]) || s[run] == ':' || s[run] == '.'))
+    colon |= s[run++] == ':';
+  if (!colon) return 0;
   for (size_t n = run; n >= 2; n--)
     if (is_v6(s.substr(0, n))) return n;
   return 0;
@@ -255,10 +265,15 @@ size_t match_bogus_mac(std::string_view s) {
   return groups >= 2 ? pos : 0;
 }
 
+// A token quoted in a message: a 100,000-digit number is shown by its start.
+std::string quoted(std::string_view t) {
+  return t.size() <= 40 ? std::string(t) : std::string(t.substr(0, 32)) + "...";
+}
+
 // libpcap's stou(): decimal, 0x hex, or leading-0 octal, checked for overflow.
 bool parse_number(std::string_view t, uint32_t& out, std::string& err) {
   uint64_t n = 0;
-  std::string text(t);
+  std::string text = quoted(t);
   if (t.size() > 1 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
     for (char c : t.substr(2)) {
       n = n * 16 + (is_digit(c) ? c - '0' : (std::tolower(c) - 'a' + 10));
@@ -406,9 +421,9 @@ Expected<std::vector<Token>> lex(const std::string& expr) {
       t.kind = Tok::Hid6;
       in6_addr a;
       if (inet_pton(AF_INET6, t.text.c_str(), &a) != 1)
-        return error(t.range, "bogus IPv6 address " + t.text);
+        return error(t.range, "bogus IPv6 address " + quoted(t.text));
     } else if (bogus == best) {
-      return error(t.range, "bogus ethernet address " + t.text);
+      return error(t.range, "bogus ethernet address " + quoted(t.text));
     } else if (konst_len == best) {
       t.kind = Tok::Num;
       t.num = konst->value;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -853,6 +854,8 @@ class Lowering {
   }
 
   PredPtr geneve(const Node& n) {
+    if (registers_held_ + 3 > kMemWords) return too_many_registers(n);
+    registers_held_ += 3;
     PredPtr g4 = geneve_check(false, n);
     ValuePtr hl = iphdrlen();
     g4 = ir::all(g4, ir::cmp(CmpOp::Eq, hl, hl));  // libpcap's `A == X` block: loads the IHL
@@ -1021,7 +1024,31 @@ class Lowering {
     }
   }
 
+  // libpcap's scratch memory (gencode.c alloc_reg): BPF_MEMWORDS words, each
+  // geneve holding 3 for the rest of the expression (its link header, link
+  // type and payload offsets), and arithmetic holding one per value it has
+  // computed and not yet combined: a load takes its register before it
+  // frees its index's. Past 16 libpcap refuses the expression.
+  static constexpr uint32_t kMemWords = 16;
+
+  static uint32_t registers(const Arith& a) {
+    switch (a.kind) {
+      case Arith::Kind::Num:
+      case Arith::Kind::Len: return 1;
+      case Arith::Kind::Neg: return registers(*a.lhs);
+      case Arith::Kind::Load: return std::max<uint32_t>(registers(*a.lhs), 2);
+      case Arith::Kind::Binary: return std::max(registers(*a.lhs), 1 + registers(*a.rhs));
+    }
+    return 1;
+  }
+
+  PredPtr too_many_registers(const Node& n) {
+    return fail(n.range, "too many registers needed to evaluate expression");
+  }
+
   PredPtr relation(const Node& n) {
+    if (registers_held_ + std::max(registers(*n.a), 1 + registers(*n.b)) > kMemWords)
+      return too_many_registers(n);
     Operand a = arith(*n.a);
     Operand b = arith(*n.b);
     CmpOp op = n.rel == RelOp::Gt ? CmpOp::Gt : n.rel == RelOp::Ge ? CmpOp::Ge : CmpOp::Eq;
@@ -1232,6 +1259,7 @@ class Lowering {
   uint32_t off_nl_ = 0, off_nl_nosnap_ = 0;
   int label_stack_depth_ = 0, vlan_stack_depth_ = 0;
   bool is_geneve_ = false, no_optimize_ = false;
+  uint32_t registers_held_ = 0;  // by the geneves so far
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "compiler/parser.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "compiler/lexer.h"
@@ -56,21 +57,66 @@ class Parser {
   /// expr ::= term { ( "and" | "or" ) ( term | id ) }
   /// `q` is the qualifier an id after and/or inherits: the last term's.
   Expected<NodePtr> expr(Qual& q) {
-    uint32_t begin = peek().range.begin;
+    std::vector<NodePtr> terms;
+    std::vector<Node::Kind> ops;
     auto lhs = term(q);
     if (!lhs) return lhs;
-    NodePtr node = std::move(*lhs);
+    terms.push_back(std::move(*lhs));
     while (peek().kind == Tok::And || peek().kind == Tok::Or) {
-      Node::Kind k = next().kind == Tok::And ? Node::Kind::And : Node::Kind::Or;
+      ops.push_back(next().kind == Tok::And ? Node::Kind::And : Node::Kind::Or);
       auto rhs = term_or_id(q);
       if (!rhs) return rhs;
-      NodePtr n = make(k, from(begin));
-      n->lhs = std::move(node);
-      n->rhs = std::move(*rhs);
-      node = std::move(n);
+      terms.push_back(std::move(*rhs));
     }
-    return node;
+    return chain(std::move(terms), ops);
   }
+
+  // and/or have one precedence and group to the left: `a or b and c` is
+  // `(a or b) and c`. A run of one operator is built as a balanced tree,
+  // which evaluates the same way (both are associative and short-circuit
+  // left to right, as libpcap's gen_and/gen_or do) and keeps long lists of
+  // hosts or ports shallow for every recursive pass.
+  Expected<NodePtr> chain(std::vector<NodePtr> terms, const std::vector<Node::Kind>& ops) {
+    std::vector<NodePtr> run;
+    run.push_back(std::move(terms[0]));
+    for (size_t k = 0; k < ops.size(); k++) {
+      if (k > 0 && ops[k] != ops[k - 1]) {
+        NodePtr group = balanced(ops[k - 1], run, 0, run.size());
+        run.clear();
+        run.push_back(std::move(group));
+      }
+      run.push_back(std::move(terms[k + 1]));
+    }
+    NodePtr root = ops.empty() ? std::move(run[0]) : balanced(ops.back(), run, 0, run.size());
+    if (root->depth > kMaxDepth) return too_deep(root->range);
+    return root;
+  }
+
+  static NodePtr balanced(Node::Kind k, std::vector<NodePtr>& v, size_t from, size_t to) {
+    if (to - from == 1) return std::move(v[from]);
+    size_t mid = from + (to - from) / 2;
+    NodePtr l = balanced(k, v, from, mid);
+    NodePtr r = balanced(k, v, mid, to);
+    NodePtr n = make(k, {l->range.begin, r->range.end});
+    n->depth = std::max(l->depth, r->depth) + 1;
+    n->lhs = std::move(l);
+    n->rhs = std::move(r);
+    return n;
+  }
+
+  static std::unexpected<Diagnostic> too_deep(SourceRange r) {
+    return error(r, "expression nested too deeply (more than " + std::to_string(kMaxDepth) +
+                        " levels)");
+  }
+
+  // Counts the nesting of the productions that recurse (term, id, arth):
+  // the stack a hostile expression could exhaust.
+  struct Nesting {
+    Parser& p;
+    explicit Nesting(Parser& parser) : p(parser) { p.nesting_++; }
+    ~Nesting() { p.nesting_--; }
+    bool too_deep() const { return p.nesting_ > kMaxDepth; }
+  };
 
   // After and/or: an id (inheriting q) when one parses and ends the
   // operand; otherwise a term. Bison decides the same with its lookahead.
@@ -91,11 +137,14 @@ class Parser {
 
   /// term ::= "not" term | rterm
   Expected<NodePtr> term(Qual& q) {
+    Nesting nest(*this);
+    if (nest.too_deep()) return too_deep(peek().range);
     uint32_t begin = peek().range.begin;
     if (accept(Tok::Not)) {
       auto t = term(q);
       if (!t) return t;
       NodePtr n = make(Node::Kind::Not, from(begin));
+      n->depth = (*t)->depth + 1;
       n->lhs = std::move(*t);
       return n;
     }
@@ -217,6 +266,8 @@ class Parser {
   /// nid ::= ID | HID "/" NUM | HID "mask" HID | HID | HID6 "/" NUM | HID6
   ///       | EID | AID | "not" id
   Expected<NodePtr> id(const Qual& q) {
+    Nesting nest(*this);
+    if (nest.too_deep()) return too_deep(peek().range);
     const Token& t = peek();
     uint32_t begin = t.range.begin;
     auto leaf = [&](IdKind kind) {
@@ -233,6 +284,7 @@ class Parser {
         auto inner = id(q);
         if (!inner) return inner;
         NodePtr n = make(Node::Kind::Not, from(begin));
+        n->depth = (*inner)->depth + 1;
         n->lhs = std::move(*inner);
         return n;
       }
@@ -271,20 +323,18 @@ class Parser {
 
   /// pid ::= ( nid | pnum ) { ( "and" | "or" ) id }
   Expected<NodePtr> pid(const Qual& q) {
-    uint32_t begin = peek().range.begin;
+    std::vector<NodePtr> ids;
+    std::vector<Node::Kind> ops;
     auto first = id(q);
     if (!first) return first;
-    NodePtr node = std::move(*first);
+    ids.push_back(std::move(*first));
     while (peek().kind == Tok::And || peek().kind == Tok::Or) {
-      Node::Kind k = next().kind == Tok::And ? Node::Kind::And : Node::Kind::Or;
+      ops.push_back(next().kind == Tok::And ? Node::Kind::And : Node::Kind::Or);
       auto rhs = id(q);
       if (!rhs) return rhs;
-      NodePtr n = make(k, from(begin));
-      n->lhs = std::move(node);
-      n->rhs = std::move(*rhs);
-      node = std::move(n);
+      ids.push_back(std::move(*rhs));
     }
-    return node;
+    return chain(std::move(ids), ops);
   }
 
   /// relation ::= arth ( ">" | ">=" | "=" | "==" | "<=" | "<" | "!=" ) arth
@@ -307,6 +357,7 @@ class Parser {
     auto b = arth(0);
     if (!b) return std::unexpected(b.error());
     NodePtr n = make(Node::Kind::Relation, from(begin));
+    n->depth = std::max((*a)->depth, (*b)->depth) + 1;
     n->rel = op;
     n->reversed = rev;
     n->a = std::move(*a);
@@ -347,6 +398,8 @@ class Parser {
   /// arth ::= pnum | arth binop arth | "-" arth | "(" arth ")" | "len"
   ///        | pname "[" arth [ ":" NUM ] "]"
   Expected<ArithPtr> arth(int min_bp) {
+    Nesting nest(*this);
+    if (nest.too_deep()) return too_deep(peek().range);
     uint32_t begin = peek().range.begin;
     auto lhs = arth_primary();
     if (!lhs) return lhs;
@@ -362,9 +415,11 @@ class Parser {
       auto n = std::make_unique<Arith>();
       n->kind = Arith::Kind::Binary;
       n->op = arith_op(k);
+      n->depth = std::max(node->depth, (*rhs)->depth) + 1;
       n->lhs = std::move(node);
       n->rhs = std::move(*rhs);
       n->range = from(begin);
+      if (n->depth > kMaxDepth) return too_deep(n->range);
       node = std::move(n);
     }
     return node;
@@ -391,6 +446,7 @@ class Parser {
         auto operand = arth(kUnaryMinusBp);
         if (!operand) return operand;
         n->kind = Arith::Kind::Neg;
+        n->depth = (*operand)->depth + 1;
         n->lhs = std::move(*operand);
         n->range = from(begin);
         return n;
@@ -416,6 +472,7 @@ class Parser {
           n->size = next().num;
         }
         if (!accept(Tok::RBracket)) return expect_error("']'");
+        n->depth = (*index)->depth + 1;
         n->lhs = std::move(*index);
         n->range = from(begin);
         return n;
@@ -531,6 +588,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t pos_ = 0;
+  uint32_t nesting_ = 0;
 };
 
 }  // namespace

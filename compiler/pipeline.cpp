@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <optional>
+#include <unordered_set>
 
 #include "compiler/parser.h"
 #include "compiler/simplify.h"
@@ -13,8 +14,9 @@ namespace {
 // The first folding error in code that survived optimization.
 std::optional<Diagnostic> deferred_error(const Dag& d) {
   std::optional<Diagnostic> found;
+  std::unordered_set<const ir::Value*> walked;  // values are shared: each once
   std::function<void(const ir::ValuePtr&)> walk = [&](const ir::ValuePtr& v) {
-    if (!v || found) return;
+    if (!v || found || !walked.insert(v.get()).second) return;
     if (v->deferred) {
       found = *v->deferred;
       return;

@@ -1,5 +1,7 @@
 #include "compiler/simplify.h"
 
+#include <unordered_map>
+
 namespace dw::filter {
 namespace {
 
@@ -14,7 +16,31 @@ bool is_const(const ValuePtr& v, uint32_t* out = nullptr) {
   return true;
 }
 
-ValuePtr fold(const ValuePtr& v) {
+// Values and predicates are shared graphs (a geneve offset refers to the
+// ones before it): each node is folded once, by pointer.
+class Simplifier {
+ public:
+  ValuePtr fold(const ValuePtr& v) {
+    if (auto it = values_.find(v.get()); it != values_.end()) return it->second;
+    ValuePtr out = fold_new(v);
+    values_.emplace(v.get(), out);
+    return out;
+  }
+  PredPtr simp(const PredPtr& p) {
+    if (auto it = preds_.find(p.get()); it != preds_.end()) return it->second;
+    PredPtr out = simp_new(p);
+    preds_.emplace(p.get(), out);
+    return out;
+  }
+
+ private:
+  ValuePtr fold_new(const ValuePtr& v);
+  PredPtr simp_new(const PredPtr& p);
+  std::unordered_map<const Value*, ValuePtr> values_;
+  std::unordered_map<const Pred*, PredPtr> preds_;
+};
+
+ValuePtr Simplifier::fold_new(const ValuePtr& v) {
   switch (v->kind) {
     case Value::Kind::Const:
     case Value::Kind::Len:
@@ -80,7 +106,7 @@ ValuePtr fold(const ValuePtr& v) {
 bool is_true(const PredPtr& p) { return p->kind == Pred::Kind::True; }
 bool is_false(const PredPtr& p) { return p->kind == Pred::Kind::False; }
 
-PredPtr simp(const PredPtr& p) {
+PredPtr Simplifier::simp_new(const PredPtr& p) {
   switch (p->kind) {
     case Pred::Kind::True:
     case Pred::Kind::False:
@@ -130,7 +156,7 @@ PredPtr simp(const PredPtr& p) {
 
 }  // namespace
 
-ir::PredPtr simplify(const ir::PredPtr& p) { return p ? simp(p) : p; }
+ir::PredPtr simplify(const ir::PredPtr& p) { return p ? Simplifier().simp(p) : p; }
 
 
 }  // namespace dw::filter

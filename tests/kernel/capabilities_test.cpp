@@ -23,7 +23,7 @@ std::vector<std::string> with_caps(const std::string& setpriv_caps,
   std::vector<std::string> v = {"/usr/bin/setpriv"};
   std::istringstream in(setpriv_caps);
   for (std::string w; in >> w;) v.push_back(w);
-  v.push_back(dropwatch_path());
+  v.push_back(dropwatch_for_other_users());
   v.insert(v.end(), args.begin(), args.end());
   return v;
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/binaries.h"
 #include "tests/support/bpf_programs.h"
 #include "tests/support/netns.h"
 #include "tests/support/process.h"
@@ -205,7 +206,7 @@ TEST(E2e, TextOutputWithoutStacks) {
 }
 
 TEST(E2e, NotRootFailsCleanly) {
-  Process p({kDropwatch, "--output", "json"}, [] {
+  Process p({dropwatch_for_other_users(), "--output", "json"}, [] {
     if (setgid(65534) || setuid(65534)) _exit(99);
   });
   int rc = p.wait(20s);

@@ -10,14 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/binaries.h"
 #include "tests/support/process.h"
 
 namespace dw::test {
-
-inline const std::string& dropwatch_path() {
-  static const std::string p = std::string(DW_BIN_DIR) + "/dropwatch";
-  return p;
-}
 
 // Starts dropwatch with `args` (prefix, e.g. {"ip", "netns", "exec", "x"},
 // comes first when given) and waits for "dropwatch: watching". Null when it

@@ -38,6 +38,7 @@ class Process {
 
   std::vector<std::string> stdout_lines();
   std::string stderr_text();
+  pid_t pid() const { return pid_; }
 
  private:
   void reader(int out_fd, int err_fd);
