@@ -55,8 +55,13 @@ Expected<FrontEnd> compile_front(const std::string& expr, const LowerOptions& op
     return fe;
   }
   fe.ir = simplify(lowered->pred);
+  Dag built = build_dag(fe.ir);
+  if (built.tests() > kMaxTests)
+    return error({0, uint32_t(expr.size())},
+                 "expression too complex: " + std::to_string(built.tests()) +
+                     " tests, more than the " + std::to_string(kMaxTests) + " dropwatch optimizes");
   // The root block's loads as libpcap keeps them: after its second phase.
-  fe.dag = optimize_dag(build_dag(fe.ir), simplify(first_test(lowered->pred)));
+  fe.dag = optimize_dag(built, simplify(first_test(lowered->pred)));
   if (fe.dag.root == Dag::kReject)
     return error({0, uint32_t(expr.size())}, "expression rejects all packets");
   if (auto d = deferred_error(fe.dag)) return std::unexpected(*d);

@@ -220,6 +220,7 @@ std::vector<CorpusFrame> ethernet_corpus() {
     }
     // caplen < wire length (snaplen): the whole header captured, payload not
     Bytes big = eth(0x0800, Frame().ipv4("10.0.0.1", "10.0.0.2", 17, 1480).udp(1, 2, 1472));
+    big.resize(1514);  // the headers say 1514 bytes: the payload is there, zeros
     c.push_back({"udp4-snap64", Bytes(big.begin(), big.begin() + 64), 1514});
   }
   // A malformed IPv4 header (IHL 2) and an IPv4 header with IHL 15.

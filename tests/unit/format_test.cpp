@@ -4,6 +4,7 @@
 
 #include "events/format.h"
 #include "events/json.h"
+#include "events/text.h"
 #include "tests/support/packet_builder.h"
 
 namespace dw::events {
@@ -117,6 +118,46 @@ TEST(Text, HeaderPacketAndStack) {
   EXPECT_NE(out.find("proto TCP (6) flags [S] seq 5 win 64240\n"), std::string::npos) << out;
   EXPECT_NE(out.find("\n    tcp_v4_rcv+0x91\n    ip_protocol_deliver_rcu+0x28\n"),
             std::string::npos) << out;
+}
+
+// An unprivileged process names itself with terminal escapes and gets a
+// packet dropped: the text reaching root's terminal must carry none of them.
+TEST(Text, KernelStringsReachTheTerminalEscaped) {
+  DropEvent e = sample_event();
+  e.comm = "\x1b]0;PWNED\a\x1b[2J";
+  e.ifname = "ev\x1b[1mil";
+  e.reason = "NO\rSOCKET";
+  e.location = "f\x9b" "1m+0x1";  // C1 CSI, as a single byte
+  e.stack = {"tcp_v4_rcv+0x91", "\x1b[31mred"};
+  std::string out;
+  format_text(e, out);
+  for (char c : out) {
+    auto u = static_cast<unsigned char>(c);
+    EXPECT_TRUE(c == '\n' || (u >= 0x20 && u < 0x7f)) << "raw byte " << int(u) << " in:\n" << out;
+  }
+  EXPECT_NE(out.find("[\\x1b]0;PWNED\\x07\\x1b[2J]"), std::string::npos) << out;
+  EXPECT_NE(out.find("(ev\\x1b[1mil)"), std::string::npos) << out;
+  EXPECT_NE(out.find("reason NO\\x0dSOCKET"), std::string::npos) << out;
+  EXPECT_NE(out.find("at f\\x9b1m+0x1"), std::string::npos) << out;
+  EXPECT_NE(out.find("    \\x1b[31mred\n"), std::string::npos) << out;
+  EXPECT_EQ(escaped("plain name-0.1_x"), "plain name-0.1_x");
+  EXPECT_EQ(escaped("back\\slash"), "back\\x5cslash") << "so an escape cannot be forged";
+}
+
+// Long kernel strings (module symbols) make long lines: never cut, always
+// ended.
+TEST(Text, LongLinesAreWholeAndEnded) {
+  DropEvent e = sample_event();
+  e.location = std::string(300, 'f') + "+0x1 [some_module]";
+  std::string out;
+  format_text(e, out, false);
+  size_t nl = out.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  EXPECT_EQ(out.substr(nl - 18, 18), "+0x1 [some_module]") << out;
+  std::string big;
+  appendf(big, "%s|%d", std::string(1000, 'x').c_str(), 7);
+  EXPECT_EQ(big.size(), 1002u);
+  EXPECT_EQ(big.substr(998), "xx|7");
 }
 
 }  // namespace

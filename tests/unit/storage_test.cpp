@@ -12,6 +12,7 @@
 #include "events/event_json.h"
 #include "events/format.h"
 #include "events/output_file.h"
+#include "events/record_stream.h"
 #include "events/summary.h"
 #include "tests/support/packet_builder.h"
 
@@ -50,8 +51,13 @@ TEST(Rfc3339, ParsesWhatFormatJsonWrites) {
     ASSERT_TRUE(back) << s;
     EXPECT_EQ(*back, ns) << s;
   }
+  // Years 0000 and 9999 would overflow the nanoseconds (signed overflow,
+  // a negative fraction when printed): outside 1970..2261 is not a time.
   for (const char* bad : {"2026-06-20T08:30:12Z", "2026-06-20T08:30:12.123456789",
-                          "2026-06-20 08:30:12.123456789Z", "x", ""})
+                          "2026-06-20 08:30:12.123456789Z", "x", "",
+                          "0000-01-01T00:00:00.000000000Z", "9999-12-31T23:59:59.999999999Z",
+                          "1969-12-31T23:59:59.999999999Z", "2026-13-01T00:00:00.000000000Z",
+                          "2026-06-20T08:30:12.-12345678Z"})
     EXPECT_FALSE(parse_rfc3339_utc(bad)) << bad;
 }
 
@@ -284,6 +290,105 @@ TEST(Summary, TopRowsByCountThenTheRest) {
   std::string all = s.total(11.0);
   EXPECT_NE(all.find("whole run, 11.0 s, 11 drops"), std::string::npos) << all;
   EXPECT_NE(rows(all)[1].find("         5        0.5  NO_SOCKET"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace dw::events
+
+namespace dw::events {
+namespace {
+
+// The output files' opening policy (issue: a link planted in a shared
+// directory made dropwatch, as root, truncate and remove its target).
+class Streams : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/dw-streams-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  std::string path(const std::string& n) const { return dir_ + "/" + n; }
+  static void put(const std::string& p, const std::string& text) { std::ofstream(p) << text; }
+  static std::string get(const std::string& p) {
+    std::ifstream f(p);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  }
+  std::string dir_;
+};
+
+TEST_F(Streams, ASymbolicLinkIsNotFollowedUnlessAsked) {
+  put(path("target"), "precious\n");
+  ASSERT_EQ(symlink(path("target").c_str(), path("link").c_str()), 0);
+  auto s = RecordStream::open(path("link"));
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("symbolic link"), std::string::npos) << s.error().message;
+  EXPECT_EQ(get(path("target")), "precious\n") << "the target is untouched";
+  OpenOptions follow;
+  follow.follow_symlinks = true;
+  auto f = RecordStream::open(path("link"), follow);
+  ASSERT_TRUE(f) << f.error().message;
+  f->add("new\n");
+  ASSERT_TRUE(f->close(Clock::now()));
+  EXPECT_EQ(get(path("target")), "new\n");
+}
+
+TEST_F(Streams, OnlyAFileThisRunCreatedIsRemovedWhenEmpty) {
+  auto fresh = RecordStream::open(path("fresh"));
+  ASSERT_TRUE(fresh);
+  EXPECT_TRUE(fresh->created());
+  ASSERT_TRUE(fresh->close(Clock::now(), /*remove_if_none=*/true));
+  struct stat st;
+  EXPECT_NE(stat(path("fresh").c_str(), &st), 0) << "ours, empty: removed";
+  put(path("old"), "old contents\n");
+  auto old = RecordStream::open(path("old"));
+  ASSERT_TRUE(old);
+  EXPECT_FALSE(old->created());
+  ASSERT_TRUE(old->close(Clock::now(), /*remove_if_none=*/true));
+  EXPECT_EQ(stat(path("old").c_str(), &st), 0) << "someone else's: kept";
+  EXPECT_EQ(get(path("old")), "") << "truncated as tcpdump -w truncates";
+}
+
+TEST_F(Streams, AnInputIsNeverTheOutput) {
+  put(path("events"), "an event\n");
+  OpenOptions o;
+  o.not_these.push_back(*file_id(path("events")));
+  ASSERT_EQ(symlink(path("events").c_str(), path("alias").c_str()), 0);
+  o.follow_symlinks = true;
+  for (const char* name : {"events", "alias"}) {
+    auto s = RecordStream::open(path(name), o);
+    ASSERT_FALSE(s) << name;
+    EXPECT_NE(s.error().message.find("also an input"), std::string::npos) << s.error().message;
+  }
+  EXPECT_EQ(get(path("events")), "an event\n");
+}
+
+TEST_F(Streams, AFullQueueDropsAndCountsInsteadOfWaiting) {
+  // A pipe nobody reads: 64 KiB fit in it, a 1 KiB queue behind it.
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::string p = "/proc/self/fd/" + std::to_string(fds[1]);
+  OpenOptions o;
+  o.max_queue = 1024;
+  o.follow_symlinks = true;  // /proc/self/fd/N is a link to the pipe
+  auto s = RecordStream::open(p, o);
+  ASSERT_TRUE(s) << s.error().message;
+  std::string rec(100, 'x');
+  rec += '\n';
+  for (int i = 0; i < 1000; i++) s->add(rec);
+  (void)s->pump();
+  EXPECT_GT(s->written(), 500u) << "the pipe's own buffer";
+  EXPECT_GT(s->dropped(), 0u);
+  EXPECT_LE(s->written() + s->dropped(), 1000u);
+  EXPECT_LE(s->pending(), 1024u + rec.size()) << "the queue stays bounded";
+  auto t0 = Clock::now();
+  EXPECT_TRUE(s->close(Clock::now() + std::chrono::milliseconds(200)));
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2)) << "close() gives up at its deadline";
+  EXPECT_EQ(s->written() + s->unwritten(), 1000u) << "every record written or counted";
+  close(fds[0]);
+  close(fds[1]);
 }
 
 }  // namespace
