@@ -3,7 +3,11 @@
 // and rejects what tcpdump rejects.
 #include <gtest/gtest.h>
 
+#include <pcap/pcap.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -91,6 +95,37 @@ TEST(DropfilterCli, DumpBpfCountsInstructions) {
   EXPECT_EQ(o.status, 0);
   EXPECT_NE(o.out.find("   0: ("), std::string::npos) << o.out;
   EXPECT_NE(o.out.find(" instructions)\n"), std::string::npos) << o.out;
+}
+
+// Frames longer than the probe's 4096-byte buffer: --pcap gives the filter a
+// buffer as large as the file's snapshot length, so `ip[50000] = 0`
+// matches a 60,000-byte frame as it does in tcpdump.
+TEST_F(PcapFiles, LongFramesAreFilteredWhole) {
+  std::string path = dir_ + "/jumbo.pcap";
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 262144);
+  pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
+  ASSERT_TRUE(d) << pcap_geterr(dead);
+  std::vector<uint8_t> frame(60000, 0);
+  frame[12] = 0x08;  // IPv4
+  frame[14] = 0x45;
+  for (uint8_t v : {0, 1}) {
+    frame[14 + 50000] = v;
+    pcap_pkthdr h{};
+    h.caplen = h.len = uint32_t(frame.size());
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, frame.data());
+  }
+  pcap_dump_close(d);
+  pcap_close(dead);
+  for (const char* e : {"ip[50000] = 0", "ip[50000] = 1", "ether[59999] = 0"}) {
+    Output ours = run(std::string(DW_BIN_DIR) + "/dropfilter --pcap " + path + " " + quote(e));
+    Output theirs = run("tcpdump -nn -r " + path + " " + quote(e) + " 2>/dev/null | wc -l");
+    EXPECT_EQ(ours.status, 0) << e;
+    EXPECT_EQ(std::to_string(std::count(ours.out.begin(), ours.out.end(), '\n')) + "\n",
+              theirs.out)
+        << e << ": ours " << ours.out;
+  }
+  EXPECT_EQ(run(std::string(DW_BIN_DIR) + "/dropfilter --pcap " + path + " 'ip[50000] = 0'").out,
+            "1\n");
 }
 
 }  // namespace

@@ -12,7 +12,10 @@
 
 #include <cstring>
 #include <fstream>
+#include <atomic>
 #include <map>
+#include <regex>
+#include <thread>
 
 #include "tests/support/dropwatch_run.h"
 #include "tests/support/netns.h"
@@ -124,6 +127,56 @@ TEST(Metrics, PrometheusScrapesTheDropCounters) {
   for (const auto& l : dw->stdout_lines()) table |= l.find("whole run") != std::string::npos;
   EXPECT_TRUE(table);
   sh("rm -rf " + dir);
+}
+
+// One client dribbling a request a byte every 1.5 s, 200 that connect and
+// say nothing, a drop storm: a scrape still answers within a second, and
+// counts the storm's drops as they happen.
+TEST(Metrics, SlowAndIdleClientsDelayNoScrape) {
+  Netns ns("dwmq");
+  ASSERT_TRUE(ns.ok());
+  const uint16_t port = 30000 + getpid() % 10000;
+  auto dw = start_dropwatch({"--metrics", "127.0.0.1:" + std::to_string(port), "--summary",
+                             "60", "--netns", "/run/netns/" + ns.name()});
+  ASSERT_TRUE(dw);
+  auto connect_to = [&] {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 ? fd : (close(fd), -1);
+  };
+  std::vector<int> idle;
+  for (int i = 0; i < 200; i++) idle.push_back(connect_to());
+  EXPECT_EQ(std::count(idle.begin(), idle.end(), -1), 0);
+  std::atomic<bool> stop{false};
+  std::thread slow([&] {
+    int fd = connect_to();
+    std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+    for (size_t i = 0; i < req.size() && !stop; i++) {
+      send(fd, &req[i], 1, MSG_NOSIGNAL);
+      for (int t = 0; t < 15 && !stop; t++) std::this_thread::sleep_for(100ms);
+    }
+    close(fd);
+  });
+  Process storm({"ip", "netns", "exec", ns.name(), std::string(DW_BIN_DIR) + "/dw_storm",
+                 "127.0.0.1", "9", "3"});
+  std::this_thread::sleep_for(1500ms);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string body = http_get(port, "/metrics");
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(took, 1.0) << "a scrape behind 200 idle and 1 slow client";
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(body, m, std::regex("\ndropwatch_probe_drops_total (\\d+)\n")))
+      << body.substr(0, 2000);
+  EXPECT_GT(std::stoull(m[1]), 1000u) << "the storm is counted while it lasts";
+  stop = true;
+  slow.join();
+  for (int fd : idle) close(fd);
+  storm.wait(10s);
+  dw->signal(SIGINT);
+  EXPECT_EQ(dw->wait(10s), 0) << dw->stderr_text();
 }
 
 TEST(Metrics, BadAddressesFailBeforeAttaching) {

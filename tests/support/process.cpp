@@ -9,7 +9,9 @@
 
 namespace dw::test {
 
-Process::Process(const std::vector<std::string>& argv, std::function<void()> pre_exec) {
+Process::Process(const std::vector<std::string>& argv, std::function<void()> pre_exec,
+                 bool keep_stdout)
+    : keep_stdout_(keep_stdout) {
   int out[2], err[2];
   if (pipe(out) || pipe(err)) return;
   pid_ = fork();
@@ -48,11 +50,12 @@ void Process::reader(int out_fd, int err_fd) {
         open_fds--;
       } else if (i == 0) {
         out_partial_.append(buf, n);
-        size_t nl;
-        while ((nl = out_partial_.find('\n')) != std::string::npos) {
-          out_lines_.push_back(out_partial_.substr(0, nl));
-          out_partial_.erase(0, nl + 1);
+        size_t start = 0;
+        for (size_t nl; (nl = out_partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+          out_count_++;
+          if (keep_stdout_) out_lines_.push_back(out_partial_.substr(start, nl - start));
         }
+        out_partial_.erase(0, start);
       } else {
         err_.append(buf, n);
       }
@@ -104,6 +107,11 @@ int Process::wait(std::chrono::milliseconds timeout) {
 std::vector<std::string> Process::stdout_lines() {
   std::lock_guard<std::mutex> lock(mu_);
   return out_lines_;
+}
+
+uint64_t Process::stdout_line_count() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return out_count_;
 }
 
 std::string Process::stderr_text() {

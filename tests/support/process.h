@@ -21,8 +21,10 @@ class Process {
  public:
   // Starts argv[0] (a path) with the rest as arguments. `pre_exec` runs in
   // the child before exec (to drop privileges, say).
+  // `keep_stdout` false: stdout lines are counted, not kept (a storm's
+  // worth of events).
   explicit Process(const std::vector<std::string>& argv,
-                   std::function<void()> pre_exec = nullptr);
+                   std::function<void()> pre_exec = nullptr, bool keep_stdout = true);
   ~Process();  // SIGKILLs a child still running
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -37,6 +39,7 @@ class Process {
   int wait(std::chrono::milliseconds timeout);
 
   std::vector<std::string> stdout_lines();
+  uint64_t stdout_line_count();
   std::string stderr_text();
   pid_t pid() const { return pid_; }
 
@@ -51,6 +54,8 @@ class Process {
   std::condition_variable cv_;
   std::string out_partial_, err_;
   std::vector<std::string> out_lines_;
+  bool keep_stdout_ = true;
+  uint64_t out_count_ = 0;
   std::thread thread_;
 };
 
