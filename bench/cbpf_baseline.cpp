@@ -37,7 +37,9 @@ void translate(filter::IRBuilderBPF& b, const bpf_program* prog) {
       case BPF_LD:
         switch (BPF_MODE(s.code)) {
           case BPF_ABS: b.CreateStore(b.packet_load(nullptr, s.k, size), a); break;
-          case BPF_IND: b.CreateStore(b.packet_load(b.CreateLoad(b.getInt32Ty(), x), s.k, size), a); break;
+          case BPF_IND:
+            b.CreateStore(b.packet_load(b.CreateLoad(b.getInt32Ty(), x), s.k, size), a);
+            break;
           case BPF_LEN: b.CreateStore(b.wire_len(), a); break;
           case BPF_IMM: b.CreateStore(b.getInt32(s.k), a); break;
           case BPF_MEM: b.CreateStore(b.CreateLoad(b.getInt32Ty(), slot(s.k)), a); break;
@@ -57,11 +59,18 @@ void translate(filter::IRBuilderBPF& b, const bpf_program* prog) {
         }
         next();
         break;
-      case BPF_ST: b.CreateStore(b.CreateLoad(b.getInt32Ty(), a), slot(s.k)); next(); break;
-      case BPF_STX: b.CreateStore(b.CreateLoad(b.getInt32Ty(), x), slot(s.k)); next(); break;
+      case BPF_ST:
+        b.CreateStore(b.CreateLoad(b.getInt32Ty(), a), slot(s.k));
+        next();
+        break;
+      case BPF_STX:
+        b.CreateStore(b.CreateLoad(b.getInt32Ty(), x), slot(s.k));
+        next();
+        break;
       case BPF_ALU: {
         Value* av = b.CreateLoad(b.getInt32Ty(), a);
-        Value* bv = BPF_SRC(s.code) == BPF_X ? (Value*)b.CreateLoad(b.getInt32Ty(), x) : b.getInt32(s.k);
+        Value* bv =
+            BPF_SRC(s.code) == BPF_X ? (Value*)b.CreateLoad(b.getInt32Ty(), x) : b.getInt32(s.k);
         Value* r = nullptr;
         switch (BPF_OP(s.code)) {
           case BPF_ADD: r = b.CreateAdd(av, bv); break;
@@ -86,7 +95,8 @@ void translate(filter::IRBuilderBPF& b, const bpf_program* prog) {
           break;
         }
         Value* av = b.CreateLoad(b.getInt32Ty(), a);
-        Value* bv = BPF_SRC(s.code) == BPF_X ? (Value*)b.CreateLoad(b.getInt32Ty(), x) : b.getInt32(s.k);
+        Value* bv =
+            BPF_SRC(s.code) == BPF_X ? (Value*)b.CreateLoad(b.getInt32Ty(), x) : b.getInt32(s.k);
         Value* cond = nullptr;
         switch (BPF_OP(s.code)) {
           case BPF_JEQ: cond = b.CreateICmpEQ(av, bv); break;
@@ -98,13 +108,16 @@ void translate(filter::IRBuilderBPF& b, const bpf_program* prog) {
         break;
       }
       case BPF_RET: {
-        Value* v = BPF_RVAL(s.code) == BPF_A ? (Value*)b.CreateLoad(b.getInt32Ty(), a) : b.getInt32(s.k);
+        Value* v =
+            BPF_RVAL(s.code) == BPF_A ? (Value*)b.CreateLoad(b.getInt32Ty(), a) : b.getInt32(s.k);
         b.CreateCondBr(b.CreateICmpNE(v, b.getInt32(0)), b.accept(), b.reject());
         break;
       }
       case BPF_MISC:
-        if (BPF_MISCOP(s.code) == BPF_TAX) b.CreateStore(b.CreateLoad(b.getInt32Ty(), a), x);
-        else b.CreateStore(b.CreateLoad(b.getInt32Ty(), x), a);
+        if (BPF_MISCOP(s.code) == BPF_TAX)
+          b.CreateStore(b.CreateLoad(b.getInt32Ty(), a), x);
+        else
+          b.CreateStore(b.CreateLoad(b.getInt32Ty(), x), a);
         next();
         break;
     }

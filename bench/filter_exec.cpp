@@ -32,7 +32,8 @@ struct Row {
 };
 
 // Mean kernel ns per filter call over the packet mix (32 calls a run).
-double measure(dw::probe::FilterHarness& h, const std::vector<dw::test::CorpusFrame>& mix, uint32_t repeat) {
+double measure(dw::probe::FilterHarness& h, const std::vector<dw::test::CorpusFrame>& mix,
+               uint32_t repeat) {
   double total = 0;
   for (const auto& f : mix) {
     auto r = h.ns_per_call(f.bytes, f.wire_len, repeat);
@@ -64,12 +65,18 @@ int main(int argc, char** argv) {
   std::string json_path, check_path, record_path;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
-    if (a == "--repeat" && i + 1 < argc) repeat = std::strtoul(argv[++i], nullptr, 10);
-    else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
-    else if (a == "--check" && i + 1 < argc) check_path = argv[++i];
-    else if (a == "--record" && i + 1 < argc) record_path = argv[++i];
+    if (a == "--repeat" && i + 1 < argc)
+      repeat = std::strtoul(argv[++i], nullptr, 10);
+    else if (a == "--json" && i + 1 < argc)
+      json_path = argv[++i];
+    else if (a == "--check" && i + 1 < argc)
+      check_path = argv[++i];
+    else if (a == "--record" && i + 1 < argc)
+      record_path = argv[++i];
     else {
-      std::fprintf(stderr, "usage: dw_filter_exec [--repeat N] [--json FILE] [--check FILE] [--record FILE]\n");
+      std::fprintf(
+          stderr,
+          "usage: dw_filter_exec [--repeat N] [--json FILE] [--check FILE] [--record FILE]\n");
       return 2;
     }
   }
@@ -83,8 +90,9 @@ int main(int argc, char** argv) {
   // The packet mix: what drops look like on a busy host.
   std::vector<dw::test::CorpusFrame> mix;
   for (const auto& f : dw::test::ethernet_corpus())
-    for (const char* want : {"eth-tcp4-syn-80", "eth-tcp4-synack-443", "eth-udp4-dns", "eth-tcp6-syn-80",
-                             "arp-request", "vlan100-tcp4", "eth-icmp4-echo", "eth-udp6-dns"})
+    for (const char* want :
+         {"eth-tcp4-syn-80", "eth-tcp4-synack-443", "eth-udp4-dns", "eth-tcp6-syn-80",
+          "arp-request", "vlan100-tcp4", "eth-icmp4-echo", "eth-udp6-dns"})
       if (f.name == want) mix.push_back(f);
 
   pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
@@ -129,28 +137,34 @@ int main(int argc, char** argv) {
   pcap_close(p);
 
   std::vector<double> ratios, net_ratios;
-  std::printf("| filter | ours ns | baseline ns | empty ns | ours / baseline | net of empty | insns ours | insns baseline | tcpdump -d |\n");
+  std::printf(
+      "| filter | ours ns | baseline ns | empty ns | ours / baseline | net of empty | insns ours | "
+      "insns baseline | tcpdump -d |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const Row& r : rows) {
     if (r.base_ns == 0) {
       std::printf("| `%s` | %.1f | – (not verifiable) | %.1f | – | – | %zu | %zu | %zu |\n",
-                  r.filter.c_str(), r.ours_ns, r.empty_ns, r.ours_insns, r.base_insns, r.tcpdump_insns);
+                  r.filter.c_str(), r.ours_ns, r.empty_ns, r.ours_insns, r.base_insns,
+                  r.tcpdump_insns);
       continue;
     }
     double ratio = r.ours_ns / r.base_ns;
-    double net = (r.base_ns - r.empty_ns) > 0.5 ? (r.ours_ns - r.empty_ns) / (r.base_ns - r.empty_ns) : 1.0;
+    double net =
+        (r.base_ns - r.empty_ns) > 0.5 ? (r.ours_ns - r.empty_ns) / (r.base_ns - r.empty_ns) : 1.0;
     ratios.push_back(ratio);
     net_ratios.push_back(net);
     std::printf("| `%s` | %.1f | %.1f | %.1f | %.2f | %.2f | %zu | %zu | %zu |\n", r.filter.c_str(),
-                r.ours_ns, r.base_ns, r.empty_ns, ratio, net, r.ours_insns, r.base_insns, r.tcpdump_insns);
+                r.ours_ns, r.base_ns, r.empty_ns, ratio, net, r.ours_insns, r.base_insns,
+                r.tcpdump_insns);
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
-  std::printf("\nMedian ours / baseline: %.2f (whole run), %.2f (net of the empty harness); "
-              "%u runs per packet, %zu packets in the mix.\n",
-              median(ratios), median(net_ratios), repeat, mix.size());
+  std::printf(
+      "\nMedian ours / baseline: %.2f (whole run), %.2f (net of the empty harness); "
+      "%u runs per packet, %zu packets in the mix.\n",
+      median(ratios), median(net_ratios), repeat, mix.size());
 
   if (!json_path.empty()) {
     std::ofstream j(json_path);
@@ -159,7 +173,8 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < rows.size(); i++) {
       const Row& r = rows[i];
       std::string f;
-      for (char c : r.filter) f += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+      for (char c : r.filter)
+        f += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
       j << (i ? "," : "") << "{\"filter\":\"" << f << "\",\"ours_ns\":" << r.ours_ns
         << ",\"baseline_ns\":" << r.base_ns << ",\"empty_ns\":" << r.empty_ns
         << ",\"ours_insns\":" << r.ours_insns << ",\"baseline_insns\":" << r.base_insns
@@ -181,8 +196,8 @@ int main(int argc, char** argv) {
         std::printf("CHECK: no recorded count for `%s`\n", r.filter.c_str());
         rc = 1;
       } else if (r.ours_insns > it->second) {
-        std::printf("CHECK: `%s` needs %zu instructions, recorded %zu\n", r.filter.c_str(), r.ours_insns,
-                    it->second);
+        std::printf("CHECK: `%s` needs %zu instructions, recorded %zu\n", r.filter.c_str(),
+                    r.ours_insns, it->second);
         rc = 1;
       }
     }

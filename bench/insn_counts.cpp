@@ -34,7 +34,9 @@ int main(int argc, char** argv) {
   while (std::getline(in, line))
     if (!line.empty() && line[0] != '#') exprs.push_back(line);
   pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
-  std::printf("| filter | dropfilter eBPF insns | tcpdump -d cBPF insns | dropfilter process, median ms |\n");
+  std::printf(
+      "| filter | dropfilter eBPF insns | tcpdump -d cBPF insns | dropfilter process, median ms "
+      "|\n");
   std::printf("|---|---:|---:|---:|\n");
   std::vector<double> all_ms;
   for (const auto& e : exprs) {
@@ -55,7 +57,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < runs; i++) {
       auto t0 = std::chrono::steady_clock::now();
       if (std::system(cmd.c_str()) != 0) break;
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
     double med = ms.empty() ? 0 : ms[ms.size() / 2];
@@ -63,8 +66,9 @@ int main(int argc, char** argv) {
     std::printf("| `%s` | %zu | %u | %.1f |\n", e.c_str(), ours, theirs, med);
   }
   std::sort(all_ms.begin(), all_ms.end());
-  std::printf("\nMedian end-to-end compile (whole process): %.1f ms over %zu filters, %d runs each.\n",
-              all_ms[all_ms.size() / 2], all_ms.size(), runs);
+  std::printf(
+      "\nMedian end-to-end compile (whole process): %.1f ms over %zu filters, %d runs each.\n",
+      all_ms[all_ms.size() / 2], all_ms.size(), runs);
   pcap_close(p);
   return 0;
 }

@@ -144,8 +144,10 @@ int main(int argc, char** argv) {
   std::string json_path;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
-    if (a == "--packets" && i + 1 < argc) packets = std::strtoull(argv[++i], nullptr, 10);
-    else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+    if (a == "--packets" && i + 1 < argc)
+      packets = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--json" && i + 1 < argc)
+      json_path = argv[++i];
     else {
       std::fprintf(stderr, "usage: dw_probe_cost [--packets N] [--json FILE]\n");
       return 2;
@@ -182,11 +184,12 @@ int main(int argc, char** argv) {
   // or accept all of it, after the same header copy.
   rows.push_back(measure_dropwatch("dropwatch, filter rejects every drop (`tcp port 3306`)", false,
                                    packets, "tcp port 3306"));
-  rows.push_back(measure_dropwatch(
-      "dropwatch, default noise rules pinned, filter rejects every drop", false, packets,
-      "tcp port 3306", true));
-  rows.push_back(measure_dropwatch("dropwatch, filter accepts every drop (`udp dst port 9`), no stack",
-                                   false, packets, "udp dst port 9"));
+  rows.push_back(
+      measure_dropwatch("dropwatch, default noise rules pinned, filter rejects every drop", false,
+                        packets, "tcp port 3306", true));
+  rows.push_back(
+      measure_dropwatch("dropwatch, filter accepts every drop (`udp dst port 9`), no stack", false,
+                        packets, "udp dst port 9"));
   rows.push_back(measure_dropwatch("dropwatch, no filter, no stack", false, packets));
   rows.push_back(measure_dropwatch("dropwatch, no filter, stack", true, packets));
 
@@ -197,8 +200,7 @@ int main(int argc, char** argv) {
     if (r.runs)
       std::printf("| %s | %.0f | %.2f | %llu | %.0f | %.2f | %llu | %llu |\n", r.name.c_str(),
                   r.ns_per_run, r.ns_per_run / base_ns, (unsigned long long)r.runs, r.storm_pps,
-                  r.storm_pps / base_pps, (unsigned long long)r.events,
-                  (unsigned long long)r.lost);
+                  r.storm_pps / base_pps, (unsigned long long)r.events, (unsigned long long)r.lost);
     else
       std::printf("| %s | – | – | – | %.0f | 1.00 | – | – |\n", r.name.c_str(), r.storm_pps);
   }
@@ -208,8 +210,8 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < rows.size(); i++) {
       const Row& r = rows[i];
       j << (i ? "," : "") << "{\"name\":\"" << r.name << "\",\"ns_per_run\":" << r.ns_per_run
-        << ",\"runs\":" << r.runs << ",\"storm_pps\":" << r.storm_pps
-        << ",\"events\":" << r.events << ",\"lost\":" << r.lost << "}";
+        << ",\"runs\":" << r.runs << ",\"storm_pps\":" << r.storm_pps << ",\"events\":" << r.events
+        << ",\"lost\":" << r.lost << "}";
     }
     j << "]}\n";
   }

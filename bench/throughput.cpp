@@ -26,11 +26,11 @@ struct Result {
 Result run(const std::string& out_path, const std::string& ns, uint64_t packets) {
   Result r;
   std::string why;
-  std::vector<std::string> args = {"--output", "json", "--no-stack", "--netns", "/run/netns/" + ns,
-                                   "--ringbuf-size", "64"};
+  std::vector<std::string> args = {"--output",         "json",           "--no-stack", "--netns",
+                                   "/run/netns/" + ns, "--ringbuf-size", "64"};
   // stdout of the Process is a pipe; redirect through a shell for the target.
-  std::vector<std::string> prefix = {"/bin/sh", "-c",
-                                     "exec \"$0\" \"$@\" > " + out_path, dropwatch_path()};
+  std::vector<std::string> prefix = {"/bin/sh", "-c", "exec \"$0\" \"$@\" > " + out_path,
+                                     dropwatch_path()};
   auto p = std::make_unique<Process>([&] {
     std::vector<std::string> v = prefix;
     v.insert(v.end(), args.begin(), args.end());
@@ -68,7 +68,8 @@ Result run(const std::string& out_path, const std::string& ns, uint64_t packets)
 int main(int argc, char** argv) {
   uint64_t packets = 300000;
   for (int i = 1; i < argc; i++)
-    if (std::string(argv[i]) == "--packets" && i + 1 < argc) packets = std::strtoull(argv[++i], nullptr, 10);
+    if (std::string(argv[i]) == "--packets" && i + 1 < argc)
+      packets = std::strtoull(argv[++i], nullptr, 10);
   Netns ns("dwthr");
   if (!ns.ok()) {
     std::fprintf(stderr, "dw_throughput: cannot create a namespace (need root)\n");
@@ -79,8 +80,8 @@ int main(int argc, char** argv) {
   for (std::string target : {std::string("/dev/null"), std::string("/tmp/dw-throughput.ndjson")}) {
     Result r = run(target, ns.name(), packets);
     long long unaccounted = (long long)r.seen - (long long)(r.written + r.lost);
-    std::printf("| NDJSON to %s | %.2f | %llu | %llu | %.0f | %llu | %lld |\n", target.c_str(), r.seconds,
-                r.seen, r.written, r.written / r.seconds, r.lost, unaccounted);
+    std::printf("| NDJSON to %s | %.2f | %llu | %llu | %.0f | %llu | %lld |\n", target.c_str(),
+                r.seconds, r.seen, r.written, r.written / r.seconds, r.lost, unaccounted);
   }
   unlink("/tmp/dw-throughput.ndjson");
   return 0;

@@ -67,8 +67,10 @@ Status EventLoop::run() {
     if (!got) return std::unexpected(got.error());
     flush(Clock::now());
     if (*got == kBatch) continue;  // more is waiting
-    auto until = std::min(limits_.deadline - Clock::now(), Clock::duration(std::chrono::milliseconds(100)));
-    int ms = int(std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until).count()));
+    auto until =
+        std::min(limits_.deadline - Clock::now(), Clock::duration(std::chrono::milliseconds(100)));
+    int ms = int(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until).count()));
     if (auto ok = probe_.wait(ms); !ok) return ok;
   }
   return {};
@@ -100,7 +102,9 @@ void EventLoop::finish() {
 
 std::string EventLoop::counters_report() const {
   const auto& info = probe::counter_info();
-  auto n = [&](Counter c) { return std::to_string(final_[c]) + " " + std::string(info[size_t(c)].phrase); };
+  auto n = [&](Counter c) {
+    return std::to_string(final_[c]) + " " + std::string(info[size_t(c)].phrase);
+  };
   std::string out = "dropwatch: " + n(Counter::seen) + ", " + n(Counter::emitted) + ", " +
                     n(Counter::lost) + ", " + std::to_string(written_) + " written\n";
   if (final_.sum(CounterKind::NOISE) || noise_stack_)
@@ -109,8 +113,7 @@ std::string EventLoop::counters_report() const {
   if (final_.sum(CounterKind::GATE)) {
     std::string gates;
     for (size_t i = 0; i < info.size(); i++)
-      if (info[i].kind == CounterKind::GATE)
-        gates += (gates.empty() ? "" : ", ") + n(Counter(i));
+      if (info[i].kind == CounterKind::GATE) gates += (gates.empty() ? "" : ", ") + n(Counter(i));
     out += "dropwatch: not shown: " + gates + "\n";
   }
   for (size_t i = 0; i < info.size(); i++)
@@ -125,7 +128,8 @@ std::string EventLoop::counters_report() const {
 std::string EventLoop::report() const {
   std::string out = counters_report();
   for (const events::Sink* s : sinks_) out += s->report();
-  if (malformed_) out += "dropwatch: " + std::to_string(malformed_) + " malformed records skipped\n";
+  if (malformed_)
+    out += "dropwatch: " + std::to_string(malformed_) + " malformed records skipped\n";
   return out;
 }
 

@@ -27,9 +27,9 @@ namespace dw::cli {
 using events::Clock;
 
 struct LoopLimits {
-  uint64_t count = 0;                                // events; 0: no limit
+  uint64_t count = 0;  // events; 0: no limit
   Clock::time_point deadline = Clock::time_point::max();
-  const volatile sig_atomic_t* stop = nullptr;       // set by SIGINT/SIGTERM
+  const volatile sig_atomic_t* stop = nullptr;  // set by SIGINT/SIGTERM
 };
 
 class EventLoop {
@@ -42,7 +42,10 @@ class EventLoop {
 
   EventLoop(probe::Probe& probe, const events::EventDecoder& decoder,
             const events::NoiseRules& noise, std::vector<events::Sink*> sinks, LoopLimits limits)
-      : probe_(probe), decoder_(decoder), noise_(noise), sinks_(std::move(sinks)),
+      : probe_(probe),
+        decoder_(decoder),
+        noise_(noise),
+        sinks_(std::move(sinks)),
         limits_(limits) {}
 
   // Until a signal, --count, --duration, a sink's failure or its end. The
@@ -71,8 +74,8 @@ class EventLoop {
   LoopLimits limits_;
   events::CgroupPaths cgroups_;
   events::DropEvent ev_;
-  probe::Counters final_;      // read after the probe was detached and drained
-  probe::Counters reported_;   // at the last loss line
+  probe::Counters final_;     // read after the probe was detached and drained
+  probe::Counters reported_;  // at the last loss line
   Clock::time_point last_report_ = Clock::now();
   uint64_t written_ = 0, malformed_ = 0, noise_stack_ = 0, after_count_ = 0;
   const Error* failure_ = nullptr;

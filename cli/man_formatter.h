@@ -35,8 +35,10 @@ class ManFormatter : public CLI::Formatter {
       word.clear();
     };
     for (char c : text) {
-      if (c == ' ') flush_word();
-      else word += c;
+      if (c == ' ')
+        flush_word();
+      else
+        word += c;
     }
     flush_word();
     return out + line;

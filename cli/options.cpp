@@ -190,8 +190,7 @@ void advanced_options(CLI::App& app, WatchOptions& w) {
 }
 
 // dropwatch print and dropwatch pcap.
-std::pair<CLI::App*, CLI::App*> offline_commands(CLI::App& app, OfflineOptions& o,
-                                                 bool* no_stack) {
+std::pair<CLI::App*, CLI::App*> offline_commands(CLI::App& app, OfflineOptions& o, bool* no_stack) {
   auto* print = app.add_subcommand("print", "Stored events (--output-file) as text or NDJSON");
   install_formatter(*print, "[OPTIONS] FILE...");
   print->footer(kOfflineFooter);
@@ -240,8 +239,7 @@ int check_values(WatchOptions& w, const Pending& p) {
   if (w.ringbuf_mib & (w.ringbuf_mib - 1))
     return usage_error("--ringbuf-size " + std::to_string(w.ringbuf_mib) +
                        " is not a power of two");
-  if (!std::isfinite(w.duration))
-    return usage_error("--duration: not a number of seconds");
+  if (!std::isfinite(w.duration)) return usage_error("--duration: not a number of seconds");
   if (w.write_path == "-" && w.print)
     return usage_error("-w - and --print would both write to stdout");
   if (!w.output_file.empty() && !w.write_path.empty() && !w.print)

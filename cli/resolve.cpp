@@ -85,7 +85,8 @@ Result<Netns> resolve_netns(const std::string& spec) {
   std::string path = spec;
   if (spec.empty()) {
     path = "/proc/self/ns/net";
-  } else if (std::all_of(spec.begin(), spec.end(), [](char c) { return std::isdigit((unsigned char)c); })) {
+  } else if (std::all_of(spec.begin(), spec.end(),
+                         [](char c) { return std::isdigit((unsigned char)c); })) {
     ns.inode = uint32_t(std::strtoul(spec.c_str(), nullptr, 10));
     if (ns.inode == 0) return fail("--netns: 0 is not a namespace inode");
     // An inode alone cannot be entered; device names then need a path.
@@ -102,7 +103,8 @@ Result<Netns> resolve_netns(const std::string& spec) {
   bool ok = fstat(fd, &st) == 0;
   close(fd);
   if (!ok || type != CLONE_NEWNET)
-    return fail("--netns: " + path + " is not a network namespace (give an inode, "
+    return fail("--netns: " + path +
+                " is not a network namespace (give an inode, "
                 "/proc/PID/ns/net or /run/netns/NAME)");
   ns.inode = uint32_t(st.st_ino);
   ns.path = spec.empty() ? "" : path;
@@ -113,8 +115,9 @@ Result<std::vector<probe::DeviceKey>> resolve_devices(const std::string& list, c
   if (ns.path.empty() && ns.inode) {
     struct stat st;
     if (stat("/proc/self/ns/net", &st) == 0 && uint32_t(st.st_ino) != ns.inode)
-      return fail("--device with --netns INODE: give the namespace as a path "
-                  "(/proc/PID/ns/net or /run/netns/NAME) so device names can be looked up");
+      return fail(
+          "--device with --netns INODE: give the namespace as a path "
+          "(/proc/PID/ns/net or /run/netns/NAME) so device names can be looked up");
   }
   auto devs = list_devices(ns);
   if (!devs) return std::unexpected(devs.error());
@@ -125,10 +128,14 @@ Result<std::vector<probe::DeviceKey>> resolve_devices(const std::string& list, c
     auto it = devs->find(n);
     if (it == devs->end()) {
       std::string have;
-      for (const auto& [name, idx] : *devs) have += (have.empty() ? "" : ", ") + name;
-      return fail("unknown device '" + n + "'" +
-                  (ns.path.empty() ? "" : " in network namespace " + ns.path) +
-                  "; devices there: " + have);
+      for (const auto& [name, idx] : *devs) {
+        if (!have.empty()) have += ", ";
+        have += name;
+      }
+      std::string msg = "unknown device '" + n + "'";
+      if (!ns.path.empty()) msg.append(" in network namespace ").append(ns.path);
+      msg.append("; devices there: ").append(have);
+      return fail(msg);
     }
     out.push_back({ns.inode, it->second});
   }
@@ -140,7 +147,7 @@ Result<std::vector<uint32_t>> resolve_reasons(const std::string& list,
   std::vector<uint32_t> out;
   auto names = split_list(list);
   if (names.empty()) return fail("--reason: no reason names given");
-  for (std::string n : names) {
+  for (const std::string& n : names) {
     std::string u = upper(n);
     if (u.starts_with("SKB_DROP_REASON_")) u = u.substr(16);
     if (auto code = known.code(u)) {
@@ -155,7 +162,8 @@ Result<std::vector<uint32_t>> resolve_reasons(const std::string& list,
     }
     std::sort(near.begin(), near.end());
     std::string hint;
-    for (size_t i = 0; i < near.size() && i < 4 && near[i].first <= std::max<size_t>(3, u.size() / 3); i++)
+    for (size_t i = 0;
+         i < near.size() && i < 4 && near[i].first <= std::max<size_t>(3, u.size() / 3); i++)
       hint += (hint.empty() ? "" : ", ") + near[i].second;
     return fail("unknown drop reason '" + n + "'" +
                 (hint.empty() ? "" : "; did you mean " + hint + "?") +

@@ -165,8 +165,7 @@ struct Outputs {
     for (events::Sink* s : std::initializer_list<events::Sink*>{
              metrics ? &*metrics : nullptr, pcap ? &*pcap : nullptr,
              storage && events_out ? &*storage : nullptr, file && events_out ? &*file : nullptr,
-             printer ? &*printer : nullptr, summary ? &*summary : nullptr,
-             out ? &*out : nullptr})
+             printer ? &*printer : nullptr, summary ? &*summary : nullptr, out ? &*out : nullptr})
       if (s) l.push_back(s);
     return l;
   }
@@ -210,17 +209,16 @@ Status open_outputs(const WatchOptions& w, Outputs& o) {
   // with -w alone, nor with --summary unless --print asks for them).
   o.events_out = (!o.pcap || w.print) && (o.storage || o.file || w.print || !w.summary_secs);
   bool to_stdout = o.events_out && !o.storage && !o.file;
-  if (to_stdout || w.summary_secs > 0) {
-    auto s = events::RecordStream::open("-");
-    if (!s) return std::unexpected(s.error());
-    o.out.emplace(std::move(*s), "standard output");
-  }
+  if (!to_stdout && w.summary_secs <= 0) return {};
+  auto s = events::RecordStream::open("-");
+  if (!s) return std::unexpected(s.error());
+  events::RecordStream& out = o.out.emplace(std::move(*s), "standard output").stream();
   if (to_stdout) {
     events::PrintOptions po{w.format == "json" ? events::Format::Json : events::Format::Text,
                             w.packet_data, true};
-    o.printer.emplace(o.out->stream(), po);
+    o.printer.emplace(out, po);
   }
-  if (w.summary_secs > 0) o.summary.emplace(w.top, w.summary_secs, &o.out->stream());
+  if (w.summary_secs > 0) o.summary.emplace(w.top, w.summary_secs, &out);
   return {};
 }
 
@@ -236,7 +234,7 @@ LoopLimits limits(const WatchOptions& w) {
 }
 
 void install_signals() {
-  struct sigaction sa {};
+  struct sigaction sa{};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
@@ -245,6 +243,7 @@ void install_signals() {
 
 // Attached: the loop until the end, then the exit report.
 int watch(const WatchOptions& w, Plan& plan, Outputs& out, const probe::DropReasons& reasons) {
+  if (!plan.noise) return kExitFailure;  // make_plan() sets it
   install_signals();
   auto probe = probe::Probe::start(plan.elf, plan.config);
   if (!probe) return report_error(probe.error(), kExitFailure);

@@ -84,34 +84,39 @@ std::string dump(const Node& n) {
     case Node::Kind::Not: return "(not " + dump(*n.lhs) + ")";
     case Node::Kind::Id: {
       std::string v = n.id_kind == IdKind::Num ? std::to_string(n.num) : n.text;
-      if (n.id_kind == IdKind::HidLen || n.id_kind == IdKind::Hid6Len) v += "/" + std::to_string(n.num);
+      if (n.id_kind == IdKind::HidLen || n.id_kind == IdKind::Hid6Len)
+        v += "/" + std::to_string(n.num);
       if (n.id_kind == IdKind::HidMask) v += " mask " + n.text2;
       return "(" + qual_text(n.qual) + " " + v + ")";
     }
     case Node::Kind::Pname: return proto_name(n.proto);
     case Node::Kind::Relation: {
-      const char* op = n.rel == RelOp::Gt ? (n.reversed ? "<=" : ">")
-                     : n.rel == RelOp::Ge ? (n.reversed ? "<" : ">=")
-                                          : (n.reversed ? "!=" : "=");
+      const char* op = n.rel == RelOp::Gt   ? (n.reversed ? "<=" : ">")
+                       : n.rel == RelOp::Ge ? (n.reversed ? "<" : ">=")
+                                            : (n.reversed ? "!=" : "=");
       return std::string("(") + op + " " + dump(*n.a) + " " + dump(*n.b) + ")";
     }
     case Node::Kind::Broadcast:
     case Node::Kind::Multicast: {
       std::string p = proto_name(n.proto);
-      return (p.empty() ? "" : p + " ") + (n.kind == Node::Kind::Broadcast ? "broadcast" : "multicast");
+      return (p.empty() ? "" : p + " ") +
+             (n.kind == Node::Kind::Broadcast ? "broadcast" : "multicast");
     }
     case Node::Kind::Less: return "(less " + std::to_string(n.num) + ")";
     case Node::Kind::Greater: return "(greater " + std::to_string(n.num) + ")";
     case Node::Kind::Byte:
-      return "(byte " + std::to_string(n.byte_index) + " " + n.byte_op + " " + std::to_string(n.num) + ")";
+      return "(byte " + std::to_string(n.byte_index) + " " + n.byte_op + " " +
+             std::to_string(n.num) + ")";
     case Node::Kind::Vlan:
     case Node::Kind::Mpls:
     case Node::Kind::Pppoes:
     case Node::Kind::Geneve:
     case Node::Kind::Pppoed: {
-      const char* name = n.kind == Node::Kind::Vlan ? "vlan" : n.kind == Node::Kind::Mpls ? "mpls"
-                       : n.kind == Node::Kind::Pppoes ? "pppoes" : n.kind == Node::Kind::Geneve
-                           ? "geneve" : "pppoed";
+      const char* name = n.kind == Node::Kind::Vlan     ? "vlan"
+                         : n.kind == Node::Kind::Mpls   ? "mpls"
+                         : n.kind == Node::Kind::Pppoes ? "pppoes"
+                         : n.kind == Node::Kind::Geneve ? "geneve"
+                                                        : "pppoed";
       return n.has_num ? "(" + std::string(name) + " " + std::to_string(n.num) + ")" : name;
     }
     case Node::Kind::Llc: return n.text.empty() ? "llc" : "(llc " + n.text + ")";

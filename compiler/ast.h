@@ -32,11 +32,11 @@ const char* arith_op_text(ArithOp op);
 struct Arith {
   enum class Kind : uint8_t { Num, Load, Binary, Neg, Len } kind;
   SourceRange range;
-  uint32_t num = 0;              // Num
-  Proto proto = Proto::Default;  // Load: proto[index : size]
-  uint32_t size = 1;             // Load
-  SourceRange size_range;        // Load: where ':size' was written
-  ArithOp op = ArithOp::Add;     // Binary
+  uint32_t num = 0;                 // Num
+  Proto proto = Proto::Default;     // Load: proto[index : size]
+  uint32_t size = 1;                // Load
+  SourceRange size_range;           // Load: where ':size' was written
+  ArithOp op = ArithOp::Add;        // Binary
   std::unique_ptr<Arith> lhs, rhs;  // Binary (both), Load index and Neg (lhs)
   uint32_t depth = 1;               // of the tree below, this node included
 };
@@ -47,17 +47,27 @@ enum class IdKind : uint8_t { Num, Hid, HidMask, HidLen, Hid6, Hid6Len, Eid, Aid
 
 struct Node {
   enum class Kind : uint8_t {
-    And, Or, Not,
+    And,
+    Or,
+    Not,
     Id,        // head id, or an id inheriting qualifiers
     Pname,     // a protocol name alone: `tcp`
     Relation,  // arth relop arth
-    Broadcast, Multicast,  // [pqual] broadcast|multicast
-    Less, Greater,         // less N, greater N
-    Byte,                  // byte N op N
-    Vlan, Mpls, Pppoed, Pppoes, Geneve,  // optional number
-    Llc,                   // llc [subtype]
-    Inbound, Outbound, Ifindex,  // Linux packet metadata
-    Unsupported,           // parsed, always refused for our link types
+    Broadcast,
+    Multicast,  // [pqual] broadcast|multicast
+    Less,
+    Greater,  // less N, greater N
+    Byte,     // byte N op N
+    Vlan,
+    Mpls,
+    Pppoed,
+    Pppoes,
+    Geneve,  // optional number
+    Llc,     // llc [subtype]
+    Inbound,
+    Outbound,
+    Ifindex,      // Linux packet metadata
+    Unsupported,  // parsed, always refused for our link types
   } kind;
   SourceRange range;
   std::unique_ptr<Node> lhs, rhs;  // And/Or (both), Not (lhs)

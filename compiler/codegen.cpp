@@ -70,8 +70,7 @@ class DagEmitter {
       case ir::Value::Kind::Const:
       case ir::Value::Kind::Len: return value(v);
       case ir::Value::Kind::Neg: return b_.CreateNeg(value(*v.a), "neg");
-      case ir::Value::Kind::Load:
-        return b_.packet_load(v.a ? value(*v.a) : nullptr, v.k, v.size);
+      case ir::Value::Kind::Load: return b_.packet_load(v.a ? value(*v.a) : nullptr, v.k, v.size);
       case ir::Value::Kind::SelectEq: {
         Value* a = value(*v.a);
         Value* c = value(*v.b);
@@ -144,13 +143,13 @@ void describe(Module& m, Function* fn, uint32_t capacity) {
   DIBasicType* u32 = dib.createBasicType("unsigned int", 32, dwarf::DW_ATE_unsigned);
   DIBasicType* u8 = dib.createBasicType("unsigned char", 8, dwarf::DW_ATE_unsigned_char);
   uint64_t bytes = uint64_t(capacity) + 8;  // loads are masked to capacity, up to 4 bytes wide
-  DICompositeType* arr =
-      dib.createArrayType(bytes * 8, 8, u8, dib.getOrCreateArray({dib.getOrCreateSubrange(0, bytes)}));
-  DIDerivedType* member = dib.createMemberType(cu, "bytes", file, 0, bytes * 8, 8, 0,
-                                               DINode::FlagZero, arr);
-  DICompositeType* buf = dib.createStructType(cu, "dw_filter_buf", file, 0, bytes * 8, 8,
-                                              DINode::FlagZero, nullptr,
-                                              dib.getOrCreateArray({member}));
+  DICompositeType* arr = dib.createArrayType(
+      bytes * 8, 8, u8, dib.getOrCreateArray({dib.getOrCreateSubrange(0, bytes)}));
+  DIDerivedType* member =
+      dib.createMemberType(cu, "bytes", file, 0, bytes * 8, 8, 0, DINode::FlagZero, arr);
+  DICompositeType* buf =
+      dib.createStructType(cu, "dw_filter_buf", file, 0, bytes * 8, 8, DINode::FlagZero, nullptr,
+                           dib.getOrCreateArray({member}));
   DIDerivedType* ptr = dib.createPointerType(buf, 64);
   DISubroutineType* type = dib.createSubroutineType(dib.getOrCreateTypeArray({i32, ptr, u32, u32}));
   DISubprogram* sp = dib.createFunction(cu, fn->getName(), fn->getName(), file, 0, type, 0,
@@ -167,10 +166,9 @@ void describe(Module& m, Function* fn, uint32_t capacity) {
 // code runs in `dropfilter --dump-bpf`, the test harness and the probe.
 Expected<void> define_filter(Module& m, const FilterDef& f, uint32_t capacity) {
   LLVMContext& c = m.getContext();
-  FunctionType* ft = FunctionType::get(Type::getInt32Ty(c),
-                                       {PointerType::get(c, 0), Type::getInt32Ty(c),
-                                        Type::getInt32Ty(c)},
-                                       false);
+  FunctionType* ft =
+      FunctionType::get(Type::getInt32Ty(c),
+                        {PointerType::get(c, 0), Type::getInt32Ty(c), Type::getInt32Ty(c)}, false);
   Function* fn = m.getFunction(f.name);
   if (!fn) fn = Function::Create(ft, Function::ExternalLinkage, f.name, m);
   fn->addFnAttr(Attribute::NoInline);
@@ -188,8 +186,7 @@ Expected<void> define_filter(Module& m, const FilterDef& f, uint32_t capacity) {
 
 }  // namespace
 
-Expected<void> define_filters(Module& m, const std::vector<FilterDef>& filters,
-                              uint32_t capacity) {
+Expected<void> define_filters(Module& m, const std::vector<FilterDef>& filters, uint32_t capacity) {
   for (const FilterDef& f : filters)
     if (auto ok = define_filter(m, f, capacity); !ok) return ok;
   return {};

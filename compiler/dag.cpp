@@ -152,7 +152,8 @@ class EdgeThreader {
           first = false;
         } else {
           std::vector<int> both;
-          std::set_intersection(acc.begin(), acc.end(), e.begin(), e.end(), std::back_inserter(both));
+          std::set_intersection(acc.begin(), acc.end(), e.begin(), e.end(),
+                                std::back_inserter(both));
           acc = std::move(both);
         }
       }
@@ -252,7 +253,8 @@ class Pullups {
       dfs(jt(x));
       dfs(jf(x));
       order_.push_back(x);  // postorder: successors first
-      level_[x] = 1 + std::max(d_.leaf(jt(x)) ? 0 : level_[jt(x)], d_.leaf(jf(x)) ? 0 : level_[jf(x)]);
+      level_[x] =
+          1 + std::max(d_.leaf(jt(x)) ? 0 : level_[jt(x)], d_.leaf(jf(x)) ? 0 : level_[jf(x)]);
     };
     dfs(d_.root);
     max_level_ = d_.leaf(d_.root) ? 0 : level_[d_.root];
@@ -345,7 +347,8 @@ void opt_root(Dag& d, const ir::PredPtr& first, ir::ValueIds& ids) {
   while (!d.leaf(d.root) && d.nodes[d.root].t == d.nodes[d.root].f) d.root = d.nodes[d.root].t;
   if (d.leaf(d.root) || !first || first->kind != Pred::Kind::Cmp) return;
   const Dag::Node& r = d.nodes[d.root];
-  bool same = r.op == first->op && ids.id(r.a) == ids.id(first->a) && ids.id(r.b) == ids.id(first->b);
+  bool same =
+      r.op == first->op && ids.id(r.a) == ids.id(first->a) && ids.id(r.b) == ids.id(first->b);
   if (!same) d.prelude = {first->a, first->b};
 }
 
@@ -356,8 +359,10 @@ void decide_constant_tests(Dag& d) {
     Dag::Node& n = d.nodes[i];
     if (n.a->kind != ir::Value::Kind::Const || n.b->kind != ir::Value::Kind::Const) continue;
     uint32_t x = n.a->k, y = n.b->k;
-    bool v = n.op == CmpOp::Eq ? x == y : n.op == CmpOp::Gt ? x > y : n.op == CmpOp::Ge ? x >= y
-                                                                       : (x & y) != 0;
+    bool v = n.op == CmpOp::Eq   ? x == y
+             : n.op == CmpOp::Gt ? x > y
+             : n.op == CmpOp::Ge ? x >= y
+                                 : (x & y) != 0;
     n.t = n.f = v ? n.t : n.f;
   }
 }
@@ -436,10 +441,12 @@ std::string print(const Dag& d) {
   };
   walk(d.root);
   auto target = [&](int n) {
-    return n == Dag::kAccept ? std::string("accept") : n == Dag::kReject ? std::string("reject")
-                                                                          : "L" + std::to_string(label[n]);
+    return n == Dag::kAccept   ? std::string("accept")
+           : n == Dag::kReject ? std::string("reject")
+                               : "L" + std::to_string(label[n]);
   };
   std::vector<const ir::Value*> roots;
+  roots.reserve(d.prelude.size() + 2 * order.size());
   for (const auto& v : d.prelude) roots.push_back(v.get());
   for (int n : order) roots.insert(roots.end(), {d.nodes[n].a.get(), d.nodes[n].b.get()});
   std::unordered_map<const ir::Value*, std::string> names;
@@ -448,7 +455,10 @@ std::string print(const Dag& d) {
   if (d.leaf(d.root)) return out + target(d.root) + "\n";
   for (int n : order) {
     const Dag::Node& x = d.nodes[n];
-    const char* op = x.op == CmpOp::Eq ? "==" : x.op == CmpOp::Gt ? ">" : x.op == CmpOp::Ge ? ">=" : "&";
+    const char* op = x.op == CmpOp::Eq   ? "=="
+                     : x.op == CmpOp::Gt ? ">"
+                     : x.op == CmpOp::Ge ? ">="
+                                         : "&";
     out += "L" + std::to_string(label[n]) + ": if " + ir::print(x.a, names) + " " + op + " " +
            ir::print(x.b, names) + (x.op == CmpOp::Set ? " != 0" : "") + " goto " + target(x.t) +
            " else " + target(x.f) + "\n";

@@ -16,8 +16,10 @@ std::string printable(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
     auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = ' ';
-    else if (u >= 0x80) c = '?';
+    if (u < 0x20 || u == 0x7f)
+      c = ' ';
+    else if (u >= 0x80)
+      c = '?';
   }
   return out;
 }

@@ -26,8 +26,7 @@ namespace dw::filter {
 
 using namespace llvm;
 
-std::string disassemble(std::span<const uint8_t> elf, const std::string& function,
-                        size_t* count) {
+std::string disassemble(std::span<const uint8_t> elf, const std::string& function, size_t* count) {
   static std::once_flag once;
   std::call_once(once, [] {
     LLVMInitializeBPFTargetInfo();
@@ -70,7 +69,8 @@ std::string disassemble(std::span<const uint8_t> elf, const std::string& functio
     for (uint64_t off = 0; off < bytes.size();) {
       MCInst inst;
       uint64_t len = 0;
-      if (dis->getInstruction(inst, len, bytes.slice(off), off, nulls()) != MCDisassembler::Success) {
+      if (dis->getInstruction(inst, len, bytes.slice(off), off, nulls()) !=
+          MCDisassembler::Success) {
         len = 8;
       }
       std::string text;
@@ -80,7 +80,8 @@ std::string disassemble(std::span<const uint8_t> elf, const std::string& functio
       size_t start = text.find_first_not_of(" \t");
       text = start == std::string::npos ? text : text.substr(start);
       char head[32];
-      std::snprintf(head, sizeof(head), "%4llu: (%02x) ", (unsigned long long)(off / 8), bytes[off]);
+      std::snprintf(head, sizeof(head), "%4llu: (%02x) ", (unsigned long long)(off / 8),
+                    bytes[off]);
       out += head + text + "\n";
       off += len;
       n++;

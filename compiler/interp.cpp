@@ -33,8 +33,7 @@ class Interp {
         for (int i = 0; i < v.size; i++) x = x << 8 | pkt_[off + i];
         return x;
       }
-      case ir::Value::Kind::SelectEq:
-        return value(*v.a) == value(*v.b) ? value(*v.c) : value(*v.d);
+      case ir::Value::Kind::SelectEq: return value(*v.a) == value(*v.b) ? value(*v.c) : value(*v.d);
       case ir::Value::Kind::ProtoChain: return protochain(v);
       case ir::Value::Kind::Binary: {
         uint32_t a = value(*v.a), b = value(*v.b);
@@ -42,8 +41,12 @@ class Interp {
           case ArithOp::Add: return a + b;
           case ArithOp::Sub: return a - b;
           case ArithOp::Mul: return a * b;
-          case ArithOp::Div: if (!b) throw Reject{}; return a / b;
-          case ArithOp::Mod: if (!b) throw Reject{}; return a % b;
+          case ArithOp::Div:
+            if (!b) throw Reject{};
+            return a / b;
+          case ArithOp::Mod:
+            if (!b) throw Reject{};
+            return a % b;
           case ArithOp::And: return a & b;
           case ArithOp::Or: return a | b;
           case ArithOp::Xor: return a ^ b;

@@ -149,12 +149,15 @@ std::string print_value(const Value* v, const Names* names, bool top = false) {
 }
 
 void print_pred(const Pred& p, int depth, const Names& names, std::string& out) {
-  std::string pad(depth * 2, ' ');
+  std::string pad(size_t(depth) * 2, ' ');
   switch (p.kind) {
     case Pred::Kind::True: out += pad + "true\n"; return;
     case Pred::Kind::False: out += pad + "false\n"; return;
     case Pred::Kind::Cmp: {
-      const char* op = p.op == CmpOp::Eq ? "==" : p.op == CmpOp::Gt ? ">" : p.op == CmpOp::Ge ? ">=" : "&";
+      const char* op = p.op == CmpOp::Eq   ? "=="
+                       : p.op == CmpOp::Gt ? ">"
+                       : p.op == CmpOp::Ge ? ">="
+                                           : "&";
       out += pad + print(p.a, names) + " " + op + " " + print(p.b, names) +
              (p.op == CmpOp::Set ? " != 0" : "") + "\n";
       return;
@@ -232,8 +235,8 @@ std::string print(const PredPtr& p) {
 uint32_t ValueIds::id(const Value* v) {
   if (!v) return 0;
   if (auto it = memo_.find(v); it != memo_.end()) return it->second;
-  Key k{v->kind, v->k, v->size, v->op, v->target, v->ip6, id(v->a.get()), id(v->b.get()),
-        id(v->c.get()), id(v->d.get())};
+  Key k{v->kind, v->k,           v->size,        v->op,          v->target,
+        v->ip6,  id(v->a.get()), id(v->b.get()), id(v->c.get()), id(v->d.get())};
   auto [it, fresh] = table_.emplace(k, uint32_t(table_.size() + 1));
   memo_.emplace(v, it->second);
   return it->second;

@@ -27,16 +27,20 @@ using ValuePtr = std::shared_ptr<const Value>;
 
 struct Value {
   enum class Kind : uint8_t {
-    Const, Load, Binary, Neg, Len,
+    Const,
+    Load,
+    Binary,
+    Neg,
+    Len,
     SelectEq,    // a == b ? c : d
     ProtoChain,  // the protocol a `protochain` walk ends on (see below)
   } kind;
-  uint32_t k = 0;        // Const; Load: constant part of the offset; ProtoChain: network header offset
-  uint8_t size = 0;      // Load: 1, 2 or 4 bytes, big-endian
+  uint32_t k = 0;    // Const; Load: constant part of the offset; ProtoChain: network header offset
+  uint8_t size = 0;  // Load: 1, 2 or 4 bytes, big-endian
   ArithOp op = ArithOp::Add;  // Binary
-  ValuePtr a, b, c, d;   // Binary; Load: variable part of the offset (may be null); Neg: a
-  uint32_t target = 0;   // ProtoChain: the protocol looked for
-  bool ip6 = false;      // ProtoChain: start from an IPv6 header
+  ValuePtr a, b, c, d;        // Binary; Load: variable part of the offset (may be null); Neg: a
+  uint32_t target = 0;        // ProtoChain: the protocol looked for
+  bool ip6 = false;           // ProtoChain: start from an IPv6 header
   // Arithmetic written by the user (relations, accessor indexes). libpcap
   // computes it with ALU instructions, which its optimizer folds only in its
   // second phase, after jump threading: a test such constants decide keeps
@@ -75,8 +79,8 @@ using PredPtr = std::shared_ptr<const Pred>;
 struct Pred {
   enum class Kind : uint8_t { True, False, Cmp, And, Or, Not } kind;
   CmpOp op = CmpOp::Eq;
-  ValuePtr a, b;   // Cmp
-  PredPtr l, r;    // And/Or; Not: l
+  ValuePtr a, b;  // Cmp
+  PredPtr l, r;   // And/Or; Not: l
 };
 
 PredPtr truth(bool v);

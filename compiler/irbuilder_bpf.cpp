@@ -92,7 +92,8 @@ Value* IRBuilderBPF::protochain(bool ip6, uint32_t net, uint32_t target) {
   std::vector<std::pair<Value*, BasicBlock*>> exits;
   for (int step = 0; step < ir::kProtoChainSteps; step++) {
     std::string s = "chain" + std::to_string(step);
-    Value* stop = CreateOr(CreateICmpEQ(a, getInt32(target)), CreateICmpEQ(a, getInt32(59)), s + ".stop");
+    Value* stop =
+        CreateOr(CreateICmpEQ(a, getInt32(target)), CreateICmpEQ(a, getInt32(59)), s + ".stop");
     BasicBlock* go = BasicBlock::Create(c, s + ".go", fn_);
     exits.push_back({a, GetInsertBlock()});
     CreateCondBr(stop, done, go);
@@ -102,9 +103,9 @@ Value* IRBuilderBPF::protochain(bool ip6, uint32_t net, uint32_t target) {
     Value *a_ext = nullptr, *x_ext = nullptr;
     BasicBlock* ext_end = nullptr;
     if (ip6) {
-      Value* is_ext = CreateOr(CreateOr(CreateICmpEQ(a, getInt32(0)), CreateICmpEQ(a, getInt32(60))),
-                               CreateOr(CreateICmpEQ(a, getInt32(43)), CreateICmpEQ(a, getInt32(44))),
-                               s + ".ext");
+      Value* is_ext = CreateOr(
+          CreateOr(CreateICmpEQ(a, getInt32(0)), CreateICmpEQ(a, getInt32(60))),
+          CreateOr(CreateICmpEQ(a, getInt32(43)), CreateICmpEQ(a, getInt32(44))), s + ".ext");
       BasicBlock* ext = BasicBlock::Create(c, s + ".ext", fn_);
       CreateCondBr(is_ext, ext, ah);
       SetInsertPoint(ext);

@@ -18,57 +18,134 @@ struct Keyword {
 
 // Keywords and named constants, as scanner.l lists them.
 const Keyword kKeywords[] = {
-    {"dst", Tok::Dst}, {"src", Tok::Src},
-    {"link", Tok::Pname, Proto::Link}, {"ether", Tok::Pname, Proto::Link},
-    {"ppp", Tok::Pname, Proto::Link}, {"slip", Tok::Pname, Proto::Link},
-    {"fddi", Tok::Pname, Proto::Link}, {"tr", Tok::Pname, Proto::Link},
+    {"dst", Tok::Dst},
+    {"src", Tok::Src},
+    {"link", Tok::Pname, Proto::Link},
+    {"ether", Tok::Pname, Proto::Link},
+    {"ppp", Tok::Pname, Proto::Link},
+    {"slip", Tok::Pname, Proto::Link},
+    {"fddi", Tok::Pname, Proto::Link},
+    {"tr", Tok::Pname, Proto::Link},
     {"wlan", Tok::Pname, Proto::Link},
-    {"arp", Tok::Pname, Proto::Arp}, {"rarp", Tok::Pname, Proto::Rarp},
-    {"ip", Tok::Pname, Proto::Ip}, {"sctp", Tok::Pname, Proto::Sctp},
-    {"tcp", Tok::Pname, Proto::Tcp}, {"udp", Tok::Pname, Proto::Udp},
-    {"icmp", Tok::Pname, Proto::Icmp}, {"igmp", Tok::Pname, Proto::Igmp},
-    {"igrp", Tok::Pname, Proto::Igrp}, {"pim", Tok::Pname, Proto::Pim},
-    {"vrrp", Tok::Pname, Proto::Vrrp}, {"carp", Tok::Pname, Proto::Carp},
-    {"radio", Tok::Pname, Proto::Radio}, {"ip6", Tok::Pname, Proto::Ip6},
-    {"icmp6", Tok::Pname, Proto::Icmp6}, {"ah", Tok::Pname, Proto::Ah},
-    {"esp", Tok::Pname, Proto::Esp}, {"atalk", Tok::Pname, Proto::Atalk},
-    {"aarp", Tok::Pname, Proto::Aarp}, {"decnet", Tok::Pname, Proto::Decnet},
-    {"lat", Tok::Pname, Proto::Lat}, {"sca", Tok::Pname, Proto::Sca},
-    {"moprc", Tok::Pname, Proto::Moprc}, {"mopdl", Tok::Pname, Proto::Mopdl},
-    {"iso", Tok::Pname, Proto::Iso}, {"esis", Tok::Pname, Proto::Esis},
-    {"es-is", Tok::Pname, Proto::Esis}, {"isis", Tok::Pname, Proto::Isis},
-    {"is-is", Tok::Pname, Proto::Isis}, {"l1", Tok::Pname, Proto::IsisL1},
-    {"l2", Tok::Pname, Proto::IsisL2}, {"iih", Tok::Pname, Proto::IsisIih},
-    {"lsp", Tok::Pname, Proto::IsisLsp}, {"snp", Tok::Pname, Proto::IsisSnp},
-    {"csnp", Tok::Pname, Proto::IsisCsnp}, {"psnp", Tok::Pname, Proto::IsisPsnp},
-    {"clnp", Tok::Pname, Proto::Clnp}, {"stp", Tok::Pname, Proto::Stp},
-    {"ipx", Tok::Pname, Proto::Ipx}, {"netbeui", Tok::Pname, Proto::Netbeui},
-    {"host", Tok::Host}, {"net", Tok::Net}, {"mask", Tok::Mask}, {"port", Tok::Port},
-    {"portrange", Tok::Portrange}, {"proto", Tok::ProtoKw}, {"protochain", Tok::Protochain},
-    {"gateway", Tok::Gateway}, {"type", Tok::Type}, {"subtype", Tok::Subtype},
-    {"direction", Tok::DirKw}, {"dir", Tok::DirKw},
-    {"address1", Tok::Addr1}, {"addr1", Tok::Addr1}, {"address2", Tok::Addr2},
-    {"addr2", Tok::Addr2}, {"address3", Tok::Addr3}, {"addr3", Tok::Addr3},
-    {"address4", Tok::Addr4}, {"addr4", Tok::Addr4}, {"ra", Tok::Ra}, {"ta", Tok::Ta},
-    {"less", Tok::Less}, {"greater", Tok::Greater}, {"byte", Tok::Byte},
-    {"broadcast", Tok::Broadcast}, {"multicast", Tok::Multicast},
-    {"and", Tok::And}, {"or", Tok::Or}, {"not", Tok::Not},
-    {"len", Tok::Len}, {"length", Tok::Len}, {"inbound", Tok::Inbound},
-    {"outbound", Tok::Outbound}, {"ifindex", Tok::Ifindex},
-    {"vlan", Tok::Vlan}, {"mpls", Tok::Mpls}, {"pppoed", Tok::Pppoed},
-    {"pppoes", Tok::Pppoes}, {"geneve", Tok::Geneve},
-    {"lane", Tok::AtmKw}, {"llc", Tok::Llc}, {"metac", Tok::AtmKw}, {"bcc", Tok::AtmKw},
-    {"oam", Tok::AtmKw}, {"oamf4", Tok::AtmKw}, {"oamf4ec", Tok::AtmKw},
-    {"oamf4sc", Tok::AtmKw}, {"sc", Tok::AtmKw}, {"ilmic", Tok::AtmKw},
-    {"vpi", Tok::AtmKw}, {"vci", Tok::AtmKw}, {"connectmsg", Tok::AtmKw},
+    {"arp", Tok::Pname, Proto::Arp},
+    {"rarp", Tok::Pname, Proto::Rarp},
+    {"ip", Tok::Pname, Proto::Ip},
+    {"sctp", Tok::Pname, Proto::Sctp},
+    {"tcp", Tok::Pname, Proto::Tcp},
+    {"udp", Tok::Pname, Proto::Udp},
+    {"icmp", Tok::Pname, Proto::Icmp},
+    {"igmp", Tok::Pname, Proto::Igmp},
+    {"igrp", Tok::Pname, Proto::Igrp},
+    {"pim", Tok::Pname, Proto::Pim},
+    {"vrrp", Tok::Pname, Proto::Vrrp},
+    {"carp", Tok::Pname, Proto::Carp},
+    {"radio", Tok::Pname, Proto::Radio},
+    {"ip6", Tok::Pname, Proto::Ip6},
+    {"icmp6", Tok::Pname, Proto::Icmp6},
+    {"ah", Tok::Pname, Proto::Ah},
+    {"esp", Tok::Pname, Proto::Esp},
+    {"atalk", Tok::Pname, Proto::Atalk},
+    {"aarp", Tok::Pname, Proto::Aarp},
+    {"decnet", Tok::Pname, Proto::Decnet},
+    {"lat", Tok::Pname, Proto::Lat},
+    {"sca", Tok::Pname, Proto::Sca},
+    {"moprc", Tok::Pname, Proto::Moprc},
+    {"mopdl", Tok::Pname, Proto::Mopdl},
+    {"iso", Tok::Pname, Proto::Iso},
+    {"esis", Tok::Pname, Proto::Esis},
+    {"es-is", Tok::Pname, Proto::Esis},
+    {"isis", Tok::Pname, Proto::Isis},
+    {"is-is", Tok::Pname, Proto::Isis},
+    {"l1", Tok::Pname, Proto::IsisL1},
+    {"l2", Tok::Pname, Proto::IsisL2},
+    {"iih", Tok::Pname, Proto::IsisIih},
+    {"lsp", Tok::Pname, Proto::IsisLsp},
+    {"snp", Tok::Pname, Proto::IsisSnp},
+    {"csnp", Tok::Pname, Proto::IsisCsnp},
+    {"psnp", Tok::Pname, Proto::IsisPsnp},
+    {"clnp", Tok::Pname, Proto::Clnp},
+    {"stp", Tok::Pname, Proto::Stp},
+    {"ipx", Tok::Pname, Proto::Ipx},
+    {"netbeui", Tok::Pname, Proto::Netbeui},
+    {"host", Tok::Host},
+    {"net", Tok::Net},
+    {"mask", Tok::Mask},
+    {"port", Tok::Port},
+    {"portrange", Tok::Portrange},
+    {"proto", Tok::ProtoKw},
+    {"protochain", Tok::Protochain},
+    {"gateway", Tok::Gateway},
+    {"type", Tok::Type},
+    {"subtype", Tok::Subtype},
+    {"direction", Tok::DirKw},
+    {"dir", Tok::DirKw},
+    {"address1", Tok::Addr1},
+    {"addr1", Tok::Addr1},
+    {"address2", Tok::Addr2},
+    {"addr2", Tok::Addr2},
+    {"address3", Tok::Addr3},
+    {"addr3", Tok::Addr3},
+    {"address4", Tok::Addr4},
+    {"addr4", Tok::Addr4},
+    {"ra", Tok::Ra},
+    {"ta", Tok::Ta},
+    {"less", Tok::Less},
+    {"greater", Tok::Greater},
+    {"byte", Tok::Byte},
+    {"broadcast", Tok::Broadcast},
+    {"multicast", Tok::Multicast},
+    {"and", Tok::And},
+    {"or", Tok::Or},
+    {"not", Tok::Not},
+    {"len", Tok::Len},
+    {"length", Tok::Len},
+    {"inbound", Tok::Inbound},
+    {"outbound", Tok::Outbound},
+    {"ifindex", Tok::Ifindex},
+    {"vlan", Tok::Vlan},
+    {"mpls", Tok::Mpls},
+    {"pppoed", Tok::Pppoed},
+    {"pppoes", Tok::Pppoes},
+    {"geneve", Tok::Geneve},
+    {"lane", Tok::AtmKw},
+    {"llc", Tok::Llc},
+    {"metac", Tok::AtmKw},
+    {"bcc", Tok::AtmKw},
+    {"oam", Tok::AtmKw},
+    {"oamf4", Tok::AtmKw},
+    {"oamf4ec", Tok::AtmKw},
+    {"oamf4sc", Tok::AtmKw},
+    {"sc", Tok::AtmKw},
+    {"ilmic", Tok::AtmKw},
+    {"vpi", Tok::AtmKw},
+    {"vci", Tok::AtmKw},
+    {"connectmsg", Tok::AtmKw},
     {"metaconnect", Tok::AtmKw},
-    {"on", Tok::PfKw}, {"ifname", Tok::PfKw}, {"rset", Tok::PfKw}, {"ruleset", Tok::PfKw},
-    {"rnr", Tok::PfKw}, {"rulenum", Tok::PfKw}, {"srnr", Tok::PfKw},
-    {"subrulenum", Tok::PfKw}, {"reason", Tok::PfKw}, {"action", Tok::PfKw},
-    {"fisu", Tok::MtpKw}, {"lssu", Tok::MtpKw}, {"lsu", Tok::MtpKw}, {"msu", Tok::MtpKw},
-    {"hfisu", Tok::MtpKw}, {"hlssu", Tok::MtpKw}, {"hmsu", Tok::MtpKw},
-    {"sio", Tok::MtpKw}, {"opc", Tok::MtpKw}, {"dpc", Tok::MtpKw}, {"sls", Tok::MtpKw},
-    {"hsio", Tok::MtpKw}, {"hopc", Tok::MtpKw}, {"hdpc", Tok::MtpKw}, {"hsls", Tok::MtpKw},
+    {"on", Tok::PfKw},
+    {"ifname", Tok::PfKw},
+    {"rset", Tok::PfKw},
+    {"ruleset", Tok::PfKw},
+    {"rnr", Tok::PfKw},
+    {"rulenum", Tok::PfKw},
+    {"srnr", Tok::PfKw},
+    {"subrulenum", Tok::PfKw},
+    {"reason", Tok::PfKw},
+    {"action", Tok::PfKw},
+    {"fisu", Tok::MtpKw},
+    {"lssu", Tok::MtpKw},
+    {"lsu", Tok::MtpKw},
+    {"msu", Tok::MtpKw},
+    {"hfisu", Tok::MtpKw},
+    {"hlssu", Tok::MtpKw},
+    {"hmsu", Tok::MtpKw},
+    {"sio", Tok::MtpKw},
+    {"opc", Tok::MtpKw},
+    {"dpc", Tok::MtpKw},
+    {"sls", Tok::MtpKw},
+    {"hsio", Tok::MtpKw},
+    {"hopc", Tok::MtpKw},
+    {"hdpc", Tok::MtpKw},
+    {"hsls", Tok::MtpKw},
 };
 
 struct NamedConstant {
@@ -77,27 +154,62 @@ struct NamedConstant {
 };
 
 const NamedConstant kConstants[] = {
-    {"icmptype", 0}, {"icmpcode", 1}, {"icmp-echoreply", 0}, {"icmp-unreach", 3},
-    {"icmp-sourcequench", 4}, {"icmp-redirect", 5}, {"icmp-echo", 8},
-    {"icmp-routeradvert", 9}, {"icmp-routersolicit", 10}, {"icmp-timxceed", 11},
-    {"icmp-paramprob", 12}, {"icmp-tstamp", 13}, {"icmp-tstampreply", 14},
-    {"icmp-ireq", 15}, {"icmp-ireqreply", 16}, {"icmp-maskreq", 17}, {"icmp-maskreply", 18},
-    {"icmp6type", 0}, {"icmp6code", 1},
-    {"icmp6-destinationunreach", 1}, {"icmp6-packettoobig", 2}, {"icmp6-timeexceeded", 3},
-    {"icmp6-parameterproblem", 4}, {"icmp6-echo", 128}, {"icmp6-echoreply", 129},
-    {"icmp6-multicastlistenerquery", 130}, {"icmp6-multicastlistenerreportv1", 131},
-    {"icmp6-multicastlistenerdone", 132}, {"icmp6-routersolicit", 133},
-    {"icmp6-routeradvert", 134}, {"icmp6-neighborsolicit", 135},
-    {"icmp6-neighboradvert", 136}, {"icmp6-redirect", 137}, {"icmp6-routerrenum", 138},
-    {"icmp6-nodeinformationquery", 139}, {"icmp6-nodeinformationresponse", 140},
-    {"icmp6-ineighbordiscoverysolicit", 141}, {"icmp6-ineighbordiscoveryadvert", 142},
-    {"icmp6-multicastlistenerreportv2", 143}, {"icmp6-homeagentdiscoveryrequest", 144},
-    {"icmp6-homeagentdiscoveryreply", 145}, {"icmp6-mobileprefixsolicit", 146},
-    {"icmp6-mobileprefixadvert", 147}, {"icmp6-certpathsolicit", 148},
-    {"icmp6-certpathadvert", 149}, {"icmp6-multicastrouteradvert", 151},
-    {"icmp6-multicastroutersolicit", 152}, {"icmp6-multicastrouterterm", 153},
-    {"tcpflags", 13}, {"tcp-fin", 0x01}, {"tcp-syn", 0x02}, {"tcp-rst", 0x04},
-    {"tcp-push", 0x08}, {"tcp-ack", 0x10}, {"tcp-urg", 0x20}, {"tcp-ece", 0x40},
+    {"icmptype", 0},
+    {"icmpcode", 1},
+    {"icmp-echoreply", 0},
+    {"icmp-unreach", 3},
+    {"icmp-sourcequench", 4},
+    {"icmp-redirect", 5},
+    {"icmp-echo", 8},
+    {"icmp-routeradvert", 9},
+    {"icmp-routersolicit", 10},
+    {"icmp-timxceed", 11},
+    {"icmp-paramprob", 12},
+    {"icmp-tstamp", 13},
+    {"icmp-tstampreply", 14},
+    {"icmp-ireq", 15},
+    {"icmp-ireqreply", 16},
+    {"icmp-maskreq", 17},
+    {"icmp-maskreply", 18},
+    {"icmp6type", 0},
+    {"icmp6code", 1},
+    {"icmp6-destinationunreach", 1},
+    {"icmp6-packettoobig", 2},
+    {"icmp6-timeexceeded", 3},
+    {"icmp6-parameterproblem", 4},
+    {"icmp6-echo", 128},
+    {"icmp6-echoreply", 129},
+    {"icmp6-multicastlistenerquery", 130},
+    {"icmp6-multicastlistenerreportv1", 131},
+    {"icmp6-multicastlistenerdone", 132},
+    {"icmp6-routersolicit", 133},
+    {"icmp6-routeradvert", 134},
+    {"icmp6-neighborsolicit", 135},
+    {"icmp6-neighboradvert", 136},
+    {"icmp6-redirect", 137},
+    {"icmp6-routerrenum", 138},
+    {"icmp6-nodeinformationquery", 139},
+    {"icmp6-nodeinformationresponse", 140},
+    {"icmp6-ineighbordiscoverysolicit", 141},
+    {"icmp6-ineighbordiscoveryadvert", 142},
+    {"icmp6-multicastlistenerreportv2", 143},
+    {"icmp6-homeagentdiscoveryrequest", 144},
+    {"icmp6-homeagentdiscoveryreply", 145},
+    {"icmp6-mobileprefixsolicit", 146},
+    {"icmp6-mobileprefixadvert", 147},
+    {"icmp6-certpathsolicit", 148},
+    {"icmp6-certpathadvert", 149},
+    {"icmp6-multicastrouteradvert", 151},
+    {"icmp6-multicastroutersolicit", 152},
+    {"icmp6-multicastrouterterm", 153},
+    {"tcpflags", 13},
+    {"tcp-fin", 0x01},
+    {"tcp-syn", 0x02},
+    {"tcp-rst", 0x04},
+    {"tcp-push", 0x08},
+    {"tcp-ack", 0x10},
+    {"tcp-urg", 0x20},
+    {"tcp-ece", 0x40},
     {"tcp-cwr", 0x80},
 };
 
@@ -125,8 +237,10 @@ size_t match_id(std::string_view s) {
   size_t best = 1;
   for (size_t i = 1; i < s.size(); i++) {
     char c = s[i];
-    if (is_alnum(c) || c == '.') best = i + 1;
-    else if (c != '-' && c != '_') break;
+    if (is_alnum(c) || c == '.')
+      best = i + 1;
+    else if (c != '-' && c != '_')
+      break;
   }
   return best;
 }
@@ -160,7 +274,10 @@ size_t match_mac(std::string_view s) {
     bool ok = true;
     for (int i = 0; i < 6 && ok; i++) {
       if (i > 0) {
-        if (pos >= s.size() || s[pos] != sep) { ok = false; break; }
+        if (pos >= s.size() || s[pos] != sep) {
+          ok = false;
+          break;
+        }
         pos++;
       }
       size_t n = match_hexrun(s.substr(pos), 1, 2);
@@ -174,7 +291,10 @@ size_t match_mac(std::string_view s) {
     bool ok = true;
     for (int i = 0; i < 3 && ok; i++) {
       if (i > 0) {
-        if (pos >= s.size() || s[pos] != '.') { ok = false; break; }
+        if (pos >= s.size() || s[pos] != '.') {
+          ok = false;
+          break;
+        }
         pos++;
       }
       if (match_hexrun(s.substr(pos), 4, 4) != 4) ok = false;
@@ -277,18 +397,30 @@ bool parse_number(std::string_view t, uint32_t& out, std::string& err) {
   if (t.size() > 1 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
     for (char c : t.substr(2)) {
       n = n * 16 + (is_digit(c) ? c - '0' : (std::tolower(c) - 'a' + 10));
-      if (n > 0xffffffffu) { err = "number " + text + " overflows 32 bits"; return false; }
+      if (n > 0xffffffffu) {
+        err = "number " + text + " overflows 32 bits";
+        return false;
+      }
     }
   } else if (t.size() > 1 && t[0] == '0') {
     for (char c : t.substr(1)) {
-      if (c > '7') { err = "number " + text + " contains non-octal digit"; return false; }
+      if (c > '7') {
+        err = "number " + text + " contains non-octal digit";
+        return false;
+      }
       n = n * 8 + (c - '0');
-      if (n > 0xffffffffu) { err = "number " + text + " overflows 32 bits"; return false; }
+      if (n > 0xffffffffu) {
+        err = "number " + text + " overflows 32 bits";
+        return false;
+      }
     }
   } else {
     for (char c : t) {
       n = n * 10 + (c - '0');
-      if (n > 0xffffffffu) { err = "number " + text + " overflows 32 bits"; return false; }
+      if (n > 0xffffffffu) {
+        err = "number " + text + " overflows 32 bits";
+        return false;
+      }
     }
   }
   out = static_cast<uint32_t>(n);
@@ -365,12 +497,12 @@ Expected<std::vector<Token>> lex(const std::string& expr) {
     size_t op_len = 0;
     Tok op = Tok::Error;
     static constexpr std::pair<const char*, Tok> kOps[] = {
-        {">=", Tok::Geq}, {"<=", Tok::Leq}, {"!=", Tok::Neq}, {"==", Tok::Eq},
-        {"<<", Tok::Lsh}, {">>", Tok::Rsh}, {"&&", Tok::And}, {"||", Tok::Or},
-        {"+", Tok::Plus}, {"-", Tok::Minus}, {"*", Tok::Star}, {"/", Tok::Slash},
+        {">=", Tok::Geq},    {"<=", Tok::Leq},  {"!=", Tok::Neq},     {"==", Tok::Eq},
+        {"<<", Tok::Lsh},    {">>", Tok::Rsh},  {"&&", Tok::And},     {"||", Tok::Or},
+        {"+", Tok::Plus},    {"-", Tok::Minus}, {"*", Tok::Star},     {"/", Tok::Slash},
         {"%", Tok::Percent}, {":", Tok::Colon}, {"[", Tok::LBracket}, {"]", Tok::RBracket},
-        {"!", Tok::Not}, {"<", Tok::Lt}, {">", Tok::Gt}, {"(", Tok::LParen},
-        {")", Tok::RParen}, {"&", Tok::Amp}, {"|", Tok::Pipe}, {"^", Tok::Caret},
+        {"!", Tok::Not},     {"<", Tok::Lt},    {">", Tok::Gt},       {"(", Tok::LParen},
+        {")", Tok::RParen},  {"&", Tok::Amp},   {"|", Tok::Pipe},     {"^", Tok::Caret},
         {"=", Tok::Eq}};
     for (auto [text, kind] : kOps) {
       size_t n = std::strlen(text);

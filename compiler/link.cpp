@@ -18,12 +18,12 @@ Expected<std::vector<uint8_t>> link_program(std::span<const uint8_t> bitcode,
   if (!tm) return error({}, "internal error: libLLVM has no BPF target");
   llvm::LLVMContext ctx;
   auto buf = llvm::MemoryBuffer::getMemBuffer(
-      llvm::StringRef(reinterpret_cast<const char*>(bitcode.data()), bitcode.size()),
-      "program.bc", false);
+      llvm::StringRef(reinterpret_cast<const char*>(bitcode.data()), bitcode.size()), "program.bc",
+      false);
   auto prog = llvm::parseBitcodeFile(buf->getMemBufferRef(), ctx);
   if (!prog)
-    return error({}, "internal error: cannot read program bitcode: " +
-                         llvm::toString(prog.takeError()));
+    return error(
+        {}, "internal error: cannot read program bitcode: " + llvm::toString(prog.takeError()));
   llvm::Module& m = **prog;
   auto fm = std::make_unique<llvm::Module>("filters", ctx);
   fm->setTargetTriple(m.getTargetTriple());

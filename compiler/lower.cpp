@@ -45,8 +45,18 @@ struct Offset {
 };
 
 // Where a load is relative to (libpcap's enum e_offrel).
-enum class Rel { Packet, LinkHdr, PrevLinkHdr, LinkType, LinkPl, LinkPlNoSnap, Llc, PrevMplsHdr,
-                 TranIpv4, TranIpv6 };
+enum class Rel {
+  Packet,
+  LinkHdr,
+  PrevLinkHdr,
+  LinkType,
+  LinkPl,
+  LinkPlNoSnap,
+  Llc,
+  PrevMplsHdr,
+  TranIpv4,
+  TranIpv6
+};
 
 // An arithmetic operand: its value, the protocol checks that guard it
 // (libpcap's arth->b), and its value when it folds to a constant.
@@ -87,7 +97,9 @@ class Lowering {
   SourceRange at_;  // range of the node being lowered, for errors below it
 
   // --- loads ---------------------------------------------------------------
-  static ValuePtr add(ValuePtr a, ValuePtr b) { return ir::binary(ArithOp::Add, a, b); }
+  static ValuePtr add(ValuePtr a, ValuePtr b) {
+    return ir::binary(ArithOp::Add, std::move(a), std::move(b));
+  }
 
   ValuePtr iphdrlen() {
     ValuePtr hl = ir::load(off_linkpl_.var, off_linkpl_.k + off_nl_, 1);
@@ -164,8 +176,9 @@ class Lowering {
   PredPtr not_8023() { return ir::negate(cmp_gt(Rel::LinkType, 0, 2, kEtherMtu)); }
 
   PredPtr snap(uint32_t orgcode, uint32_t ptype) {
-    uint8_t b[8] = {uint8_t(kSapSnap), uint8_t(kSapSnap), 0x03, uint8_t(orgcode >> 16),
-                    uint8_t(orgcode >> 8), uint8_t(orgcode), uint8_t(ptype >> 8), uint8_t(ptype)};
+    uint8_t b[8] = {uint8_t(kSapSnap),      uint8_t(kSapSnap),     0x03,
+                    uint8_t(orgcode >> 16), uint8_t(orgcode >> 8), uint8_t(orgcode),
+                    uint8_t(ptype >> 8),    uint8_t(ptype)};
     return bcmp(Rel::Llc, 0, b, 8);
   }
 
@@ -173,8 +186,7 @@ class Lowering {
     switch (p) {
       case kSapIsoNs:
       case kSapIp:
-      case kSapNetbeui:
-        return ir::all(not_8023(), cmp(Rel::Llc, 0, 2, (p << 8) | p));
+      case kSapNetbeui: return ir::all(not_8023(), cmp(Rel::Llc, 0, 2, (p << 8) | p));
       case kSapIpx: {
         PredPtr b1 = ir::any(cmp(Rel::Llc, 0, 1, kSapIpx), cmp(Rel::Llc, 0, 2, 0xffff));
         b1 = ir::any(snap(0x000000, kEthIpx), b1);
@@ -253,7 +265,8 @@ class Lowering {
       }
       case Proto::Ip6: {
         PredPtr b0 = linktype(kEthIp6);
-        PredPtr frag = ir::all(cmp(Rel::LinkPl, 6, 1, IPPROTO_FRAGMENT), cmp(Rel::LinkPl, 40, 1, v));
+        PredPtr frag =
+            ir::all(cmp(Rel::LinkPl, 6, 1, IPPROTO_FRAGMENT), cmp(Rel::LinkPl, 40, 1, v));
         PredPtr b1 = ir::any(cmp(Rel::LinkPl, 6, 1, v), frag);
         return ir::all(b0, b1);
       }
@@ -313,8 +326,7 @@ class Lowering {
         return isis_any({kIsisL2LanIih, kIsisPtpIih, kIsisL2Lsp, kIsisL2Csnp, kIsisL2Psnp});
       case Proto::IsisIih: return isis_any({kIsisL1LanIih, kIsisL2LanIih, kIsisPtpIih});
       case Proto::IsisLsp: return isis_any({kIsisL1Lsp, kIsisL2Lsp});
-      case Proto::IsisSnp:
-        return isis_any({kIsisL1Csnp, kIsisL2Csnp, kIsisL1Psnp, kIsisL2Psnp});
+      case Proto::IsisSnp: return isis_any({kIsisL1Csnp, kIsisL2Csnp, kIsisL1Psnp, kIsisL2Psnp});
       case Proto::IsisCsnp: return isis_any({kIsisL1Csnp, kIsisL2Csnp});
       case Proto::IsisPsnp: return isis_any({kIsisL1Psnp, kIsisL2Psnp});
       case Proto::Clnp: return proto(kIsoClnp, Proto::Iso, Dir::Default);
@@ -362,12 +374,28 @@ class Lowering {
 
   PredPtr wlan_dir_error(Dir d) {
     switch (d) {
-      case Dir::Addr1: return fail(at_, "'addr1' and 'address1' are not valid qualifiers for addresses other than 802.11 MAC addresses");
-      case Dir::Addr2: return fail(at_, "'addr2' and 'address2' are not valid qualifiers for addresses other than 802.11 MAC addresses");
-      case Dir::Addr3: return fail(at_, "'addr3' and 'address3' are not valid qualifiers for addresses other than 802.11 MAC addresses");
-      case Dir::Addr4: return fail(at_, "'addr4' and 'address4' are not valid qualifiers for addresses other than 802.11 MAC addresses");
-      case Dir::Ra: return fail(at_, "'ra' is not a valid qualifier for addresses other than 802.11 MAC addresses");
-      default: return fail(at_, "'ta' is not a valid qualifier for addresses other than 802.11 MAC addresses");
+      case Dir::Addr1:
+        return fail(at_,
+                    "'addr1' and 'address1' are not valid qualifiers for addresses other than "
+                    "802.11 MAC addresses");
+      case Dir::Addr2:
+        return fail(at_,
+                    "'addr2' and 'address2' are not valid qualifiers for addresses other than "
+                    "802.11 MAC addresses");
+      case Dir::Addr3:
+        return fail(at_,
+                    "'addr3' and 'address3' are not valid qualifiers for addresses other than "
+                    "802.11 MAC addresses");
+      case Dir::Addr4:
+        return fail(at_,
+                    "'addr4' and 'address4' are not valid qualifiers for addresses other than "
+                    "802.11 MAC addresses");
+      case Dir::Ra:
+        return fail(at_,
+                    "'ra' is not a valid qualifier for addresses other than 802.11 MAC addresses");
+      default:
+        return fail(at_,
+                    "'ta' is not a valid qualifier for addresses other than 802.11 MAC addresses");
     }
   }
 
@@ -396,8 +424,7 @@ class Lowering {
       case Proto::Aarp: return fail(at_, "AARP host filtering not implemented");
       case Proto::Iso: return fail(at_, "ISO host filtering not implemented");
       case Proto::Ipx: return fail(at_, "IPX host filtering not implemented");
-      default:
-        return fail(at_, std::string("'") + proto_name(p) + "' modifier applied to " + what);
+      default: return fail(at_, std::string("'") + proto_name(p) + "' modifier applied to " + what);
     }
   }
 
@@ -415,8 +442,14 @@ class Lowering {
   PredPtr dnhostop(uint32_t addr, Dir dir) {
     uint32_t lh, sh;
     switch (dir) {
-      case Dir::Dst: sh = 1; lh = 7; break;
-      case Dir::Src: sh = 3; lh = 15; break;
+      case Dir::Dst:
+        sh = 1;
+        lh = 7;
+        break;
+      case Dir::Src:
+        sh = 3;
+        lh = 15;
+        break;
       case Dir::And: {
         PredPtr b0 = dnhostop(addr, Dir::Src);
         return ir::all(b0, dnhostop(addr, Dir::Dst));
@@ -462,7 +495,7 @@ class Lowering {
       }
       default: return wlan_dir_error(dir);
     }
-    auto word = [](const uint8_t* p, int i) {
+    auto word = [](const uint8_t* p, size_t i) {
       return uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 |
              p[4 * i + 3];
     };
@@ -478,8 +511,7 @@ class Lowering {
     switch (p) {
       case Proto::Default:
       case Proto::Ip6: return hostop6(addr, mask, dir, 8, 24);
-      case Proto::Link:
-        return fail(at_, std::string("link-layer modifier applied to ip6 ") + what);
+      case Proto::Link: return fail(at_, std::string("link-layer modifier applied to ip6 ") + what);
       case Proto::Atalk: return fail(at_, std::string("AppleTalk modifier applied to ip6 ") + what);
       default:
         return fail(at_, std::string("'") + proto_name(p) + "' modifier applied to ip6 " + what);
@@ -530,9 +562,17 @@ class Lowering {
     switch (dir) {
       case Dir::Src: b1 = atom(0); break;
       case Dir::Dst: b1 = atom(2); break;
-      case Dir::And: { PredPtr t = atom(0); b1 = ir::all(t, atom(2)); break; }
+      case Dir::And: {
+        PredPtr t = atom(0);
+        b1 = ir::all(t, atom(2));
+        break;
+      }
       case Dir::Default:
-      case Dir::Or: { PredPtr t = atom(0); b1 = ir::any(t, atom(2)); break; }
+      case Dir::Or: {
+        PredPtr t = atom(0);
+        b1 = ir::any(t, atom(2));
+        break;
+      }
       default: return wlan_dir_error(dir);
     }
     return ir::all(b0, b1);
@@ -583,7 +623,8 @@ class Lowering {
       case Addr::Host:
       case Addr::Net: {
         if (q.proto == Proto::Decnet) {
-          if (has_text && !atodn(n.text, v)) return fail(n.range, "malformed decnet address '" + n.text + "'");
+          if (has_text && !atodn(n.text, v))
+            return fail(n.range, "malformed decnet address '" + n.text + "'");
           return host(v, 0, q.proto, q.dir, q.addr);
         }
         if (q.proto == Proto::Link) return fail(n.range, "illegal link layer address");
@@ -604,7 +645,8 @@ class Lowering {
         bool range = q.addr == Addr::Portrange;
         int ipproto = port_proto(q.proto, range ? "portrange" : "port");
         if (err_) return ir::truth(false);
-        if (v > 65535) return fail(n.range, "illegal port number " + std::to_string(v) + " > 65535");
+        if (v > 65535)
+          return fail(n.range, "illegal port number " + std::to_string(v) + " > 65535");
         return port(range, v, v, ipproto, q.dir);
       }
       case Addr::Gateway: return fail(n.range, "'gateway' requires a name");
@@ -633,9 +675,7 @@ class Lowering {
         if (name == "clnp") return kIsoClnp;
         fail(at_, "unknown osi proto '" + name + "'");
         return std::nullopt;
-      default:
-        fail(at_, "unknown protocol: " + name);
-        return std::nullopt;
+      default: fail(at_, "unknown protocol: " + name); return std::nullopt;
     }
   }
 
@@ -643,8 +683,8 @@ class Lowering {
     const Qual& q = n.qual;
     switch (q.addr) {
       case Addr::Net:
-        return fail(n.range, "unknown network '" + n.text +
-                                 "': dropfilter does not resolve network names");
+        return fail(n.range,
+                    "unknown network '" + n.text + "': dropfilter does not resolve network names");
       case Addr::Default:
       case Addr::Host:
         if (q.proto == Proto::Link)
@@ -723,7 +763,8 @@ class Lowering {
       if (n.num > 32) return fail(n.range, "mask length must be <= 32");
       m = n.num == 0 ? 0 : 0xffffffffu << (32 - n.num);
       if (net & ~m)
-        return fail(n.range, "non-network bits set in \"" + n.text + "/" + std::to_string(n.num) + "\"");
+        return fail(n.range,
+                    "non-network bits set in \"" + n.text + "/" + std::to_string(n.num) + "\"");
     }
     if (n.qual.addr != Addr::Net) return fail(n.range, "Mask syntax for networks only");
     return host(net, m, n.qual.proto, n.qual.dir, n.qual.addr);
@@ -739,7 +780,8 @@ class Lowering {
     if (len % 8) mask[len / 8] = uint8_t(0xff << (8 - len % 8));
     for (int i = 0; i < 16; i++)
       if (addr[i] & ~mask[i])
-        return fail(n.range, "non-network bits set in \"" + n.text + "/" + std::to_string(len) + "\"");
+        return fail(n.range,
+                    "non-network bits set in \"" + n.text + "/" + std::to_string(len) + "\"");
     switch (n.qual.addr) {
       case Addr::Default:
       case Addr::Host:
@@ -756,7 +798,9 @@ class Lowering {
       return fail(n.range, "ethernet address used in non-ether expression");
     if (linktype_ != Dlt::Ethernet) {
       if (opts_.link_primitives_false) return ir::truth(false);
-      return fail(n.range, "ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel");
+      return fail(n.range,
+                  "ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM "
+                  "LANE/Fibre Channel");
     }
     uint8_t mac[6];
     if (!parse_mac(n.text, mac)) return fail(n.range, "bogus ethernet address " + n.text);
@@ -767,7 +811,9 @@ class Lowering {
   // pcap_ether_aton(): hex digits in pairs, any of ':' '.' '-' between.
   static bool parse_mac(const std::string& s, uint8_t* out) {
     size_t i = 0, n = 0;
-    auto hexv = [](char c) { return std::isdigit((unsigned char)c) ? c - '0' : std::tolower(c) - 'a' + 10; };
+    auto hexv = [](char c) {
+      return std::isdigit((unsigned char)c) ? c - '0' : std::tolower(c) - 'a' + 10;
+    };
     while (i < s.size() && n < 6) {
       if (s[i] == ':' || s[i] == '.' || s[i] == '-') {
         i++;
@@ -783,14 +829,18 @@ class Lowering {
   PredPtr id(const Node& n) {
     at_ = n.range;
     const Qual& q = n.qual;
-    if (q.undef) return fail(n.range, "syntax error: an address needs a qualifier such as 'host' or 'port' here");
+    if (q.undef)
+      return fail(n.range,
+                  "syntax error: an address needs a qualifier such as 'host' or 'port' here");
     switch (n.id_kind) {
       case IdKind::Num: return ncode(n, false, n.num);
       case IdKind::Hid:
         if (q.addr == Addr::Port) return fail(n.range, "'port' modifier applied to ip host");
-        if (q.addr == Addr::Portrange) return fail(n.range, "'portrange' modifier applied to ip host");
+        if (q.addr == Addr::Portrange)
+          return fail(n.range, "'portrange' modifier applied to ip host");
         if (q.addr == Addr::Proto) return fail(n.range, "'proto' modifier applied to ip host");
-        if (q.addr == Addr::Protochain) return fail(n.range, "'protochain' modifier applied to ip host");
+        if (q.addr == Addr::Protochain)
+          return fail(n.range, "'protochain' modifier applied to ip host");
         return ncode(n, true, 0);
       case IdKind::HidLen:
       case IdKind::HidMask: return mcode(n);
@@ -814,7 +864,8 @@ class Lowering {
       case Proto::Ip6: break;
       default: return fail(at_, "bad protocol applied for 'protochain'");
     }
-    if (off_linkpl_.var) return fail(at_, "'protochain' not supported with variable length headers");
+    if (off_linkpl_.var)
+      return fail(at_, "'protochain' not supported with variable length headers");
     bool v6 = p == Proto::Ip6;
     PredPtr b0 = linktype(v6 ? kEthIp6 : kEthIp);
     ValuePtr last = ir::protochain(v6, off_linkpl_.k + off_nl_, v);
@@ -837,7 +888,8 @@ class Lowering {
     b0 = ir::all(b0, mcmp(tran, 8, 1, 0, 0xc0));
     if (n.has_num) {
       if (n.num > 0xffffff)
-        return fail(n.range, "Geneve VNI " + std::to_string(n.num) + " greater than maximum 16777215");
+        return fail(n.range,
+                    "Geneve VNI " + std::to_string(n.num) + " greater than maximum 16777215");
       b0 = ir::all(b0, mcmp(tran, 12, 4, n.num << 8, 0xffffff00));
     }
     return b0;
@@ -866,8 +918,11 @@ class Lowering {
     ValuePtr tran = ir::select_eq(disc, ir::konst(v4), hl, forty);
     ValuePtr g = add(tran, ir::konst(off_linkpl_.k + off_nl_ + 8));
     ValuePtr optlen = ir::load(g, 0, 1);
-    ValuePtr inner = add(add(ir::binary(ArithOp::Mul, ir::binary(ArithOp::And, optlen, ir::konst(0x3f)),
-                                        ir::konst(4)), ir::konst(8)), g);
+    ValuePtr inner =
+        add(add(ir::binary(ArithOp::Mul, ir::binary(ArithOp::And, optlen, ir::konst(0x3f)),
+                           ir::konst(4)),
+                ir::konst(8)),
+            g);
     ValuePtr proto = ir::load(g, 2, 2);
     // libpcap loads the option length and the protocol here, once.
     ValuePtr both = add(optlen, proto);
@@ -876,9 +931,11 @@ class Lowering {
     off_prevlinkhdr_ = off_linkhdr_;
     linktype_ = Dlt::Ethernet;
     off_linkhdr_ = {inner, 0, true};
-    off_linktype_ = {ir::select_eq(proto, ir::konst(kEthTeb), add(inner, ir::konst(12)),
-                                   add(g, ir::konst(2))), 0, true};
-    off_linkpl_ = {ir::select_eq(proto, ir::konst(kEthTeb), add(inner, ir::konst(14)), inner), 0, true};
+    off_linktype_ = {
+        ir::select_eq(proto, ir::konst(kEthTeb), add(inner, ir::konst(12)), add(g, ir::konst(2))),
+        0, true};
+    off_linkpl_ = {ir::select_eq(proto, ir::konst(kEthTeb), add(inner, ir::konst(14)), inner), 0,
+                   true};
     off_nl_ = 0;
     is_geneve_ = true;
     return ir::all(b1, offsets);
@@ -987,23 +1044,36 @@ class Lowering {
     uint8_t size = uint8_t(a.size);
     Operand out{nullptr, idx.checks, std::nullopt};
     switch (a.proto) {
-      case Proto::Radio:
-        fail(a.range, "radio information not present in capture");
-        return out;
+      case Proto::Radio: fail(a.range, "radio information not present in capture"); return out;
       case Proto::Link: {
         ValuePtr x = off_linkhdr_.var ? add(off_linkhdr_.var, idx.v) : idx.v;
         out.v = ir::load(x, off_linkhdr_.k, size);
         return out;
       }
-      case Proto::Ip: case Proto::Arp: case Proto::Rarp: case Proto::Atalk: case Proto::Decnet:
-      case Proto::Sca: case Proto::Lat: case Proto::Moprc: case Proto::Mopdl: case Proto::Ip6: {
+      case Proto::Ip:
+      case Proto::Arp:
+      case Proto::Rarp:
+      case Proto::Atalk:
+      case Proto::Decnet:
+      case Proto::Sca:
+      case Proto::Lat:
+      case Proto::Moprc:
+      case Proto::Mopdl:
+      case Proto::Ip6: {
         ValuePtr x = off_linkpl_.var ? add(off_linkpl_.var, idx.v) : idx.v;
         out.v = ir::load(x, off_linkpl_.k + off_nl_, size);
         out.checks = ir::all(idx.checks, proto_abbrev(a.proto));
         return out;
       }
-      case Proto::Sctp: case Proto::Tcp: case Proto::Udp: case Proto::Icmp: case Proto::Igmp:
-      case Proto::Igrp: case Proto::Pim: case Proto::Vrrp: case Proto::Carp: {
+      case Proto::Sctp:
+      case Proto::Tcp:
+      case Proto::Udp:
+      case Proto::Icmp:
+      case Proto::Igmp:
+      case Proto::Igrp:
+      case Proto::Pim:
+      case Proto::Vrrp:
+      case Proto::Carp: {
         ValuePtr x = add(idx.v, iphdrlen());
         out.v = ir::load(x, off_linkpl_.k + off_nl_, size);
         PredPtr b = ir::all(proto_abbrev(a.proto), ipfrag());
@@ -1018,9 +1088,7 @@ class Lowering {
         out.v = ir::load(x, off_linkpl_.k + off_nl_ + 40, size);
         return out;
       }
-      default:
-        fail(a.range, "unsupported index operation");
-        return out;
+      default: fail(a.range, "unsupported index operation"); return out;
     }
   }
 
@@ -1099,7 +1167,9 @@ class Lowering {
       default: break;
     }
     if (opts_.link_primitives_false) return ir::truth(false);
-    return fail(n.range, "link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel");
+    return fail(n.range,
+                "link-layer multicast filters supported only on ethernet/FDDI/token "
+                "ring/ARCNET/802.11/ATM LANE/Fibre Channel");
   }
 
   PredPtr vlan(const Node& n) {
@@ -1136,7 +1206,8 @@ class Lowering {
     }
     if (n.has_num) {
       if (n.num > 0xfffff)
-        return fail(n.range, "MPLS label " + std::to_string(n.num) + " greater than maximum 1048575");
+        return fail(n.range,
+                    "MPLS label " + std::to_string(n.num) + " greater than maximum 1048575");
       b0 = ir::all(b0, mcmp(Rel::LinkPl, 0, 4, n.num << 12, 0xfffff000));
     }
     off_nl_nosnap_ += 4;
@@ -1149,7 +1220,8 @@ class Lowering {
     PredPtr b0 = linktype(kEthPppoeS);
     if (n.has_num) {
       if (n.num > 0xffff)
-        return fail(n.range, "PPPoE session number " + std::to_string(n.num) + " greater than maximum 65535");
+        return fail(n.range, "PPPoE session number " + std::to_string(n.num) +
+                                 " greater than maximum 65535");
       b0 = ir::all(b0, mcmp(Rel::LinkPl, 0, 4, n.num, 0x0000ffff));
     }
     // From here on the link layer is the PPP header inside the session.
@@ -1179,10 +1251,11 @@ class Lowering {
     if (t == "i") return ir::all(llc_base(), ir::negate(jset(Rel::Llc, 2, 1, 0x01)));
     if (t == "s") return ir::all(llc_base(), mcmp(Rel::Llc, 2, 1, 0x01, 0x03));
     if (t == "u") return ir::all(llc_base(), mcmp(Rel::Llc, 2, 1, 0x03, 0x03));
-    static const std::pair<const char*, uint32_t> kS[] = {{"rr", 0x01}, {"rnr", 0x05}, {"rej", 0x09}};
+    static const std::pair<const char*, uint32_t> kS[] = {
+        {"rr", 0x01}, {"rnr", 0x05}, {"rej", 0x09}};
     static const std::pair<const char*, uint32_t> kU[] = {
-        {"ui", 0x03}, {"ua", 0x63}, {"disc", 0x43}, {"dm", 0x0f}, {"sabme", 0x6f},
-        {"test", 0xe3}, {"xid", 0xaf}, {"frmr", 0x87}};
+        {"ui", 0x03},    {"ua", 0x63},   {"disc", 0x43}, {"dm", 0x0f},
+        {"sabme", 0x6f}, {"test", 0xe3}, {"xid", 0xaf},  {"frmr", 0x87}};
     for (auto [name, v] : kS)
       if (t == name) return ir::all(llc_base(), mcmp(Rel::Llc, 2, 1, v, 0x0f));
     for (auto [name, v] : kU)

@@ -110,8 +110,9 @@ Expected<std::vector<uint8_t>> emit_isolated(Module& m, TargetMachine& tm) {
     return std::vector<uint8_t>(got.begin() + 1, got.end());
   std::string why = !got.empty() && got[0] == '\1' ? got.substr(1) : "the code generator failed";
   if (why.find("out of insn range") != std::string::npos)
-    return error({}, "expression too complex: its eBPF code needs jumps longer than the 32767 "
-                     "instructions eBPF allows");
+    return error({},
+                 "expression too complex: its eBPF code needs jumps longer than the 32767 "
+                 "instructions eBPF allows");
   return error({}, "expression too complex: " + why);
 }
 
@@ -123,9 +124,8 @@ std::unique_ptr<TargetMachine> target_machine() {
   const Target* t = TargetRegistry::lookupTarget(kTriple, err);
   if (!t) return nullptr;
   TargetOptions opts;
-  return std::unique_ptr<TargetMachine>(
-      t->createTargetMachine(kTriple, "v3", "", opts, Reloc::PIC_, std::nullopt,
-                             CodeGenOptLevel::Aggressive));
+  return std::unique_ptr<TargetMachine>(t->createTargetMachine(
+      kTriple, "v3", "", opts, Reloc::PIC_, std::nullopt, CodeGenOptLevel::Aggressive));
 }
 
 void promote_only(Module& m) {

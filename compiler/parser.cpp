@@ -105,8 +105,8 @@ class Parser {
   }
 
   static std::unexpected<Diagnostic> too_deep(SourceRange r) {
-    return error(r, "expression nested too deeply (more than " + std::to_string(kMaxDepth) +
-                        " levels)");
+    return error(
+        r, "expression nested too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
   }
 
   // Counts the nesting of the productions that recurse (term, id, arth):
@@ -130,8 +130,7 @@ class Parser {
     pos_ = save;
     auto as_term = term(q);
     // Neither parses: report whichever got further into the input.
-    if (!as_term && !as_id && as_id.error().range.begin > as_term.error().range.begin)
-      return as_id;
+    if (!as_term && !as_id && as_id.error().range.begin > as_term.error().range.begin) return as_id;
     return as_term;
   }
 
@@ -193,15 +192,10 @@ class Parser {
       }
       case Tok::Num:
       case Tok::Minus:
-      case Tok::Len:
-        q = kQualErr;
-        return relation();
+      case Tok::Len: q = kQualErr; return relation();
       case Tok::Broadcast:
-      case Tok::Multicast:
-        q = kQualErr;
-        return cast_other(Proto::Default, begin);
-      default:
-        break;
+      case Tok::Multicast: q = kQualErr; return cast_other(Proto::Default, begin);
+      default: break;
     }
     if (starts_head(t.kind)) return head_id(q);
     q = kQualErr;
@@ -210,13 +204,22 @@ class Parser {
 
   static bool starts_head(Tok k) {
     switch (k) {
-      case Tok::Src: case Tok::Dst: case Tok::Addr1: case Tok::Addr2: case Tok::Addr3:
-      case Tok::Addr4: case Tok::Ra: case Tok::Ta: case Tok::Host: case Tok::Net:
-      case Tok::Port: case Tok::Portrange: case Tok::ProtoKw: case Tok::Protochain:
-      case Tok::Gateway:
-        return true;
-      default:
-        return false;
+      case Tok::Src:
+      case Tok::Dst:
+      case Tok::Addr1:
+      case Tok::Addr2:
+      case Tok::Addr3:
+      case Tok::Addr4:
+      case Tok::Ra:
+      case Tok::Ta:
+      case Tok::Host:
+      case Tok::Net:
+      case Tok::Port:
+      case Tok::Portrange:
+      case Tok::ProtoKw:
+      case Tok::Protochain:
+      case Tok::Gateway: return true;
+      default: return false;
     }
   }
 
@@ -230,8 +233,9 @@ class Parser {
     Tok k = peek().kind;
     if (k == Tok::ProtoKw || k == Tok::Protochain || k == Tok::Gateway) {
       next();
-      h.addr = k == Tok::ProtoKw ? Addr::Proto : k == Tok::Protochain ? Addr::Protochain
-                                                                        : Addr::Gateway;
+      h.addr = k == Tok::ProtoKw      ? Addr::Proto
+               : k == Tok::Protochain ? Addr::Protochain
+                                      : Addr::Gateway;
     } else {
       if (k == Tok::Src || k == Tok::Dst) {
         next();
@@ -245,15 +249,30 @@ class Parser {
       } else if (k == Tok::Addr1 || k == Tok::Addr2 || k == Tok::Addr3 || k == Tok::Addr4 ||
                  k == Tok::Ra || k == Tok::Ta) {
         next();
-        h.dir = k == Tok::Addr1 ? Dir::Addr1 : k == Tok::Addr2 ? Dir::Addr2
-              : k == Tok::Addr3 ? Dir::Addr3 : k == Tok::Addr4 ? Dir::Addr4
-              : k == Tok::Ra    ? Dir::Ra    : Dir::Ta;
+        h.dir = k == Tok::Addr1   ? Dir::Addr1
+                : k == Tok::Addr2 ? Dir::Addr2
+                : k == Tok::Addr3 ? Dir::Addr3
+                : k == Tok::Addr4 ? Dir::Addr4
+                : k == Tok::Ra    ? Dir::Ra
+                                  : Dir::Ta;
       }
       switch (peek().kind) {
-        case Tok::Host: next(); h.addr = Addr::Host; break;
-        case Tok::Net: next(); h.addr = Addr::Net; break;
-        case Tok::Port: next(); h.addr = Addr::Port; break;
-        case Tok::Portrange: next(); h.addr = Addr::Portrange; break;
+        case Tok::Host:
+          next();
+          h.addr = Addr::Host;
+          break;
+        case Tok::Net:
+          next();
+          h.addr = Addr::Net;
+          break;
+        case Tok::Port:
+          next();
+          h.addr = Addr::Port;
+          break;
+        case Tok::Portrange:
+          next();
+          h.addr = Addr::Portrange;
+          break;
         default:
           if (h.dir == Dir::Default) return syntax_error();
       }
@@ -316,8 +335,7 @@ class Parser {
         n->range = from(begin);
         return n;
       }
-      default:
-        return syntax_error();
+      default: return syntax_error();
     }
   }
 
@@ -372,10 +390,14 @@ class Parser {
     switch (k) {
       case Tok::Pipe: return 10;
       case Tok::Amp: return 20;
-      case Tok::Lsh: case Tok::Rsh: return 30;
-      case Tok::Plus: case Tok::Minus: return 40;
-      case Tok::Star: case Tok::Slash: return 50;
-      case Tok::Percent: case Tok::Caret: return 100;
+      case Tok::Lsh:
+      case Tok::Rsh: return 30;
+      case Tok::Plus:
+      case Tok::Minus: return 40;
+      case Tok::Star:
+      case Tok::Slash: return 50;
+      case Tok::Percent:
+      case Tok::Caret: return 100;
       default: return -1;
     }
   }
@@ -487,8 +509,8 @@ class Parser {
   // [pqual] broadcast | [pqual] multicast
   Expected<NodePtr> cast_other(Proto p, uint32_t begin) {
     Tok k = next().kind;
-    NodePtr n = make(k == Tok::Broadcast ? Node::Kind::Broadcast : Node::Kind::Multicast,
-                     from(begin));
+    NodePtr n =
+        make(k == Tok::Broadcast ? Node::Kind::Broadcast : Node::Kind::Multicast, from(begin));
     n->proto = p;
     return n;
   }
@@ -543,11 +565,17 @@ class Parser {
         n->range = from(begin);
         return n;
       }
-      case Tok::Vlan: case Tok::Mpls: case Tok::Pppoes: case Tok::Geneve: case Tok::Pppoed: {
+      case Tok::Vlan:
+      case Tok::Mpls:
+      case Tok::Pppoes:
+      case Tok::Geneve:
+      case Tok::Pppoed: {
         next();
-        Node::Kind k = t.kind == Tok::Vlan ? Node::Kind::Vlan : t.kind == Tok::Mpls ? Node::Kind::Mpls
-                     : t.kind == Tok::Pppoes ? Node::Kind::Pppoes : t.kind == Tok::Geneve
-                         ? Node::Kind::Geneve : Node::Kind::Pppoed;
+        Node::Kind k = t.kind == Tok::Vlan     ? Node::Kind::Vlan
+                       : t.kind == Tok::Mpls   ? Node::Kind::Mpls
+                       : t.kind == Tok::Pppoes ? Node::Kind::Pppoes
+                       : t.kind == Tok::Geneve ? Node::Kind::Geneve
+                                               : Node::Kind::Pppoed;
         NodePtr n = make(k, t.range);
         if (k != Node::Kind::Pppoed) optional_pnum(*n);
         n->range = from(begin);
@@ -556,8 +584,10 @@ class Parser {
       case Tok::Llc: {
         next();
         NodePtr n = make(Node::Kind::Llc, t.range);
-        if (peek().kind == Tok::Id) n->text = next().text;
-        else if (peek().kind == Tok::PfKw && (peek().text == "rnr")) n->text = next().text;
+        if (peek().kind == Tok::Id)
+          n->text = next().text;
+        else if (peek().kind == Tok::PfKw && (peek().text == "rnr"))
+          n->text = next().text;
         n->range = from(begin);
         return n;
       }
@@ -573,16 +603,13 @@ class Parser {
         n->range = from(begin);
         return n;
       }
-      case Tok::PfKw:
-        return error(t.range, "'" + t.text + "' supported only on PF linktype");
-      case Tok::Type: case Tok::Subtype: case Tok::DirKw:
-        return error(t.range, "802.11 link-layer types supported only on 802.11");
-      case Tok::AtmKw:
-        return error(t.range, "'" + t.text + "' supported only on raw ATM");
-      case Tok::MtpKw:
-        return error(t.range, "'" + t.text + "' supported only on SS7");
-      default:
-        return syntax_error();
+      case Tok::PfKw: return error(t.range, "'" + t.text + "' supported only on PF linktype");
+      case Tok::Type:
+      case Tok::Subtype:
+      case Tok::DirKw: return error(t.range, "802.11 link-layer types supported only on 802.11");
+      case Tok::AtmKw: return error(t.range, "'" + t.text + "' supported only on raw ATM");
+      case Tok::MtpKw: return error(t.range, "'" + t.text + "' supported only on SS7");
+      default: return syntax_error();
     }
   }
 

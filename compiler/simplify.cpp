@@ -44,8 +44,7 @@ ValuePtr Simplifier::fold_new(const ValuePtr& v) {
   switch (v->kind) {
     case Value::Kind::Const:
     case Value::Kind::Len:
-    case Value::Kind::ProtoChain:
-      return v;
+    case Value::Kind::ProtoChain: return v;
     case Value::Kind::SelectEq: {
       ValuePtr a = fold(v->a), b = fold(v->b);
       uint32_t x, y;
@@ -79,8 +78,12 @@ ValuePtr Simplifier::fold_new(const ValuePtr& v) {
           case ArithOp::Add: return k(x + y);
           case ArithOp::Sub: return k(x - y);
           case ArithOp::Mul: return k(x * y);
-          case ArithOp::Div: if (y) return k(x / y); break;
-          case ArithOp::Mod: if (y) return k(x % y); break;
+          case ArithOp::Div:
+            if (y) return k(x / y);
+            break;
+          case ArithOp::Mod:
+            if (y) return k(x % y);
+            break;
           case ArithOp::And: return k(x & y);
           case ArithOp::Or: return k(x | y);
           case ArithOp::Xor: return k(x ^ y);
@@ -109,8 +112,7 @@ bool is_false(const PredPtr& p) { return p->kind == Pred::Kind::False; }
 PredPtr Simplifier::simp_new(const PredPtr& p) {
   switch (p->kind) {
     case Pred::Kind::True:
-    case Pred::Kind::False:
-      return p;
+    case Pred::Kind::False: return p;
     case Pred::Kind::Cmp: {
       ValuePtr a = fold(p->a), b = fold(p->b);
       uint32_t x, y;
@@ -157,6 +159,5 @@ PredPtr Simplifier::simp_new(const PredPtr& p) {
 }  // namespace
 
 ir::PredPtr simplify(const ir::PredPtr& p) { return p ? Simplifier().simp(p) : p; }
-
 
 }  // namespace dw::filter

@@ -23,9 +23,9 @@ std::string fixed_string(const char* s, size_t n) { return std::string(s, strnle
 
 bool is_tracing_frame(const std::string& sym) {
   static constexpr const char* kPrefixes[] = {
-      "bpf_prog_",        "bpf_trace_run",        "__bpf_trace_",   "__traceiter_",
-      "trace_event_raw_", "perf_trace_",          "bpf_trampoline", "__probestub_",
-      "kfree_skb",        "sk_skb_reason_drop",   "__kfree_skb",    "kfree_skb_list_reason",
+      "bpf_prog_",        "bpf_trace_run",      "__bpf_trace_",   "__traceiter_",
+      "trace_event_raw_", "perf_trace_",        "bpf_trampoline", "__probestub_",
+      "kfree_skb",        "sk_skb_reason_drop", "__kfree_skb",    "kfree_skb_list_reason",
       "kfree_skb_reason", "consume_skb"};
   for (const char* p : kPrefixes)
     if (sym.starts_with(p)) return true;
@@ -35,7 +35,8 @@ bool is_tracing_frame(const std::string& sym) {
 }  // namespace
 
 EventDecoder::EventDecoder(const probe::DropReasons& reasons, const probe::Kallsyms& syms)
-    : reasons_(reasons), syms_(syms),
+    : reasons_(reasons),
+      syms_(syms),
       boot_to_realtime_ns_(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME)) {}
 
 bool EventDecoder::decode(std::span<const uint8_t> record, DropEvent& ev) const {
@@ -141,10 +142,10 @@ std::vector<std::string> link_status(uint32_t flags, uint8_t operstate) {
 }
 
 const char* tcp_state_name(uint8_t state) {
-  static constexpr const char* kNames[] = {
-      "UNKNOWN",   "ESTABLISHED", "SYN_SENT", "SYN_RECV",   "FIN_WAIT1",
-      "FIN_WAIT2", "TIME_WAIT",   "CLOSE",    "CLOSE_WAIT", "LAST_ACK",
-      "LISTEN",    "CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE"};
+  static constexpr const char* kNames[] = {"UNKNOWN",      "ESTABLISHED",   "SYN_SENT",  "SYN_RECV",
+                                           "FIN_WAIT1",    "FIN_WAIT2",     "TIME_WAIT", "CLOSE",
+                                           "CLOSE_WAIT",   "LAST_ACK",      "LISTEN",    "CLOSING",
+                                           "NEW_SYN_RECV", "BOUND_INACTIVE"};
   return state < std::size(kNames) ? kNames[state] : "UNKNOWN";
 }
 

@@ -30,14 +30,14 @@ struct DropEvent {
   uint32_t dev_flags = 0;
   uint8_t operstate = 0;
   uint64_t cgroup_id = 0;
-  uint64_t sk_cgroup_id = 0;     // the socket's cgroup (0 without a socket)
-  std::string cgroup_path;       // of sk_cgroup_id, below the cgroup2 mount
-  std::string container_id;      // from cgroup_path: docker, containerd, cri-o
+  uint64_t sk_cgroup_id = 0;  // the socket's cgroup (0 without a socket)
+  std::string cgroup_path;    // of sk_cgroup_id, below the cgroup2 mount
+  std::string container_id;   // from cgroup_path: docker, containerd, cri-o
   bool has_sk = false;
   uint8_t sk_state = 0, sk_protocol = 0;
   uint16_t eth_proto = 0;  // skb->protocol, host order
   uint32_t wire_len = 0, skb_len = 0;
-  std::vector<uint8_t> packet;  // captured bytes
+  std::vector<uint8_t> packet;      // captured bytes
   LinkType link = LinkType::RawIp;  // what the packet starts with
   Layers layers;
   std::vector<std::string> stack;  // first frame: the function that dropped

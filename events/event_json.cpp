@@ -13,8 +13,8 @@ std::optional<int64_t> parse_rfc3339_utc(std::string_view s) {
   unsigned ns = 0;
   int used = 0;
   std::string str(s);
-  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%9uZ%n", &t.tm_year, &t.tm_mon,
-                  &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec, &ns, &used) != 7 ||
+  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%9uZ%n", &t.tm_year, &t.tm_mon, &t.tm_mday,
+                  &t.tm_hour, &t.tm_min, &t.tm_sec, &ns, &used) != 7 ||
       size_t(used) != str.size() || str.size() != 30)
     return std::nullopt;
   // Nanoseconds since 1970 fit an int64 until 2262; before 1970 no drop
@@ -71,8 +71,7 @@ Result<DropEvent> parse_event_json(std::string_view line) {
       std::string link = j.value("packet_link", "");
       if (link != "ether" && link != "raw") return fail("\"packet_link\" is not ether or raw");
       ev.link = link == "ether" ? LinkType::Ethernet : LinkType::RawIp;
-      ev.layers =
-          decode_packet(ev.packet, ev.link);
+      ev.layers = decode_packet(ev.packet, ev.link);
       if (j.contains("layers") && j["layers"].contains("vlan")) {
         const json& v = j["layers"]["vlan"];
         for (size_t i = 0; i < v.size() && i < ev.layers.vlans.size(); i++)

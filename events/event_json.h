@@ -6,8 +6,8 @@
 
 #include <string_view>
 
-#include "events/event.h"
 #include "common/result.h"
+#include "events/event.h"
 
 namespace dw::events {
 

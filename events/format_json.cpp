@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "events/format.h"
 #include "events/base64.h"
+#include "events/format.h"
 #include "events/json.h"
 
 namespace dw::events {

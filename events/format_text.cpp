@@ -28,15 +28,17 @@ void packet_line(const DropEvent& e, std::string& out) {
   if (l.udp) sport = l.udp->sport, dport = l.udp->dport;
   if (l.ipv4) {
     const Ipv4Layer& ip = *l.ipv4;
-    out += endpoint(ip_string(ip.src), sport, false) + " > " + endpoint(ip_string(ip.dst), dport, false);
-    appendf(out, " ttl %u tos 0x%x id %u off %u len %u", ip.ttl, ip.tos, ip.id,
-            ip.frag_offset * 8u, ip.len);
+    out += endpoint(ip_string(ip.src), sport, false) + " > " +
+           endpoint(ip_string(ip.dst), dport, false);
+    appendf(out, " ttl %u tos 0x%x id %u off %u len %u", ip.ttl, ip.tos, ip.id, ip.frag_offset * 8u,
+            ip.len);
     if (ip.flags & 2) out += " [DF]";
     if (ip.flags & 1) out += " [MF]";
     appendf(out, " proto %s (%u)", ip_protocol_name(ip.protocol).c_str(), ip.protocol);
   } else if (l.ipv6) {
     const Ipv6Layer& ip = *l.ipv6;
-    out += endpoint(ip_string(ip.src), sport, true) + " > " + endpoint(ip_string(ip.dst), dport, true);
+    out +=
+        endpoint(ip_string(ip.src), sport, true) + " > " + endpoint(ip_string(ip.dst), dport, true);
     appendf(out, " ttl %u label 0x%x len %u proto %s (%u)", ip.hop_limit, ip.flow_label, ip.len,
             ip_protocol_name(ip.upper_protocol).c_str(), ip.upper_protocol);
   } else if (l.arp) {
@@ -70,7 +72,7 @@ void packet_line(const DropEvent& e, std::string& out) {
   } else if (l.icmp || l.icmp6) {
     const IcmpLayer& ic = l.icmp ? *l.icmp : *l.icmp6;
     appendf(out, " type %u code %u", ic.type, ic.code);
-    if (ic.id) appendf(out, " id %u seq %u", *ic.id, *ic.seq);
+    if (ic.id && ic.seq) appendf(out, " id %u seq %u", *ic.id, *ic.seq);
   }
   if (l.fragment) out += " (fragment)";
   if (l.truncated) out += " [|truncated]";

@@ -95,8 +95,8 @@ std::string Metrics::render() const {
   render_probe(out);
   family(out, "dropwatch_build_info", "dropwatch's version.", "gauge");
   sample(out, "dropwatch_build_info", "version=\"" DW_VERSION "\"", 1);
-  family(out, "dropwatch_metrics_series",
-         "Label sets of dropwatch_drops_total, at most the limit.", "gauge");
+  family(out, "dropwatch_metrics_series", "Label sets of dropwatch_drops_total, at most the limit.",
+         "gauge");
   sample(out, "dropwatch_metrics_series", "", drops_.size());
   return out;
 }

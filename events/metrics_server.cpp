@@ -68,8 +68,7 @@ MHD_Result access_handler(void* cls, MHD_Connection* c, const char* url, const c
 
 }  // namespace
 
-int MetricsServer::on_request(void* self, void* connection, const char* url,
-                              const char* method) {
+int MetricsServer::on_request(void* self, void* connection, const char* url, const char* method) {
   auto* s = static_cast<MetricsServer*>(self);
   auto* c = static_cast<MHD_Connection*>(connection);
   if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0)
@@ -89,11 +88,11 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& s
   if (!fd) return std::unexpected(fd.error());
   std::unique_ptr<MetricsServer> s(new MetricsServer(metrics));
   s->fd_ = *fd;
-  s->daemon_ = MHD_start_daemon(
-      MHD_USE_EPOLL_INTERNAL_THREAD, 0, nullptr, nullptr, &access_handler, s.get(),
-      MHD_OPTION_LISTEN_SOCKET, s->fd_, MHD_OPTION_CONNECTION_TIMEOUT, kIdleSeconds,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, kRequestBytes, MHD_OPTION_CONNECTION_LIMIT,
-      kMaxConnections, MHD_OPTION_END);
+  s->daemon_ =
+      MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, nullptr, nullptr, &access_handler, s.get(),
+                       MHD_OPTION_LISTEN_SOCKET, s->fd_, MHD_OPTION_CONNECTION_TIMEOUT,
+                       kIdleSeconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, kRequestBytes,
+                       MHD_OPTION_CONNECTION_LIMIT, kMaxConnections, MHD_OPTION_END);
   if (!s->daemon_) {
     close(s->fd_);
     return fail("--metrics: cannot serve HTTP on " + spec + " (libmicrohttpd failed to start)");

@@ -52,7 +52,8 @@ Result<std::vector<std::pair<uint64_t, uint64_t>>> NoiseRules::locations(
 }
 
 size_t NoiseRules::functions_named(const probe::Kallsyms& syms, size_t i) const {
-  return syms.ranges([&](const probe::Kallsyms::Symbol& s) { return RE2::FullMatch(s.name, *res_[i]); })
+  return syms
+      .ranges([&](const probe::Kallsyms::Symbol& s) { return RE2::FullMatch(s.name, *res_[i]); })
       .size();
 }
 

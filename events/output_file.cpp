@@ -10,13 +10,18 @@ std::optional<uint64_t> parse_file_size(std::string_view t) {
   uint64_t unit = 1000000;
   if (!t.empty()) {
     switch (t.back()) {
-      case 'k': case 'K': unit = 1ull << 10; break;
-      case 'm': case 'M': unit = 1ull << 20; break;
-      case 'g': case 'G': unit = 1ull << 30; break;
+      case 'k':
+      case 'K': unit = 1ull << 10; break;
+      case 'm':
+      case 'M': unit = 1ull << 20; break;
+      case 'g':
+      case 'G': unit = 1ull << 30; break;
       default: unit = 0;
     }
-    if (unit) t.remove_suffix(1);
-    else unit = 1000000;
+    if (unit)
+      t.remove_suffix(1);
+    else
+      unit = 1000000;
   }
   if (t.empty() || t.size() > 9) return std::nullopt;
   uint64_t n = 0;
@@ -54,10 +59,12 @@ Status OutputFile::start(uint64_t index) {
 }
 
 Status OutputFile::finish_file(Clock::time_point deadline) {
-  Status ok = file_->close(deadline, /*remove_if_none=*/true);
-  removed_empty_ = file_->records() == 0 && file_->created();
-  done_added_ += file_->records();
-  done_written_ += file_->written();
+  if (!file_) return {};
+  RecordStream& f = *file_;
+  Status ok = f.close(deadline, /*remove_if_none=*/true);
+  removed_empty_ = f.records() == 0 && f.created();
+  done_added_ += f.records();
+  done_written_ += f.written();
   file_.reset();
   return ok;
 }
@@ -67,7 +74,7 @@ bool OutputFile::add(std::string_view event) {
     done_added_++;
     return false;
   }
-  if (limit_ && file_->bytes() >= limit_) {
+  if (limit_ && file_ && file_->bytes() >= limit_) {
     Status ok = finish_file(Clock::now() + std::chrono::seconds(1));
     if (ok) ok = start(index_ + 1);
     if (!ok) {
@@ -75,6 +82,10 @@ bool OutputFile::add(std::string_view event) {
       done_added_++;
       return false;
     }
+  }
+  if (!file_) {  // a new file could not be started
+    done_added_++;
+    return false;
   }
   if (!file_->add(event)) {
     if (file_->failed()) error_ = file_->error();
@@ -91,7 +102,7 @@ void OutputFile::write(const DropEvent& ev) {
 
 void OutputFile::flush(const Tick&) {
   if (error_ || !file_) return;
-  if (auto ok = file_->pump(); !ok) error_ = ok.error();
+  if (auto ok = file_->pump(); !ok) error_ = ok.error();  // file_ checked above
 }
 
 void OutputFile::close(Clock::time_point deadline) {

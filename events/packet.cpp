@@ -37,19 +37,34 @@ bool is_vlan_tpid(uint16_t t) { return t == 0x8100 || t == 0x88a8 || t == 0x9100
 void decode_transport(const Cursor& c, size_t off, uint8_t proto, Layers& l) {
   switch (proto) {
     case IPPROTO_TCP:
-      if (!c.has(off, 20)) { l.truncated = true; return; }
-      l.tcp = TcpLayer{c.u16(off), c.u16(off + 2), c.u32(off + 4), c.u32(off + 8),
-                       uint8_t(c.u8(off + 12) >> 4), uint16_t(c.u16(off + 12) & 0x1ff),
-                       c.u16(off + 14), c.u16(off + 16), c.u16(off + 18)};
+      if (!c.has(off, 20)) {
+        l.truncated = true;
+        return;
+      }
+      l.tcp = TcpLayer{c.u16(off),
+                       c.u16(off + 2),
+                       c.u32(off + 4),
+                       c.u32(off + 8),
+                       uint8_t(c.u8(off + 12) >> 4),
+                       uint16_t(c.u16(off + 12) & 0x1ff),
+                       c.u16(off + 14),
+                       c.u16(off + 16),
+                       c.u16(off + 18)};
       return;
     case IPPROTO_UDP:
     case IPPROTO_UDPLITE:
-      if (!c.has(off, 8)) { l.truncated = true; return; }
+      if (!c.has(off, 8)) {
+        l.truncated = true;
+        return;
+      }
       l.udp = UdpLayer{c.u16(off), c.u16(off + 2), c.u16(off + 4), c.u16(off + 6)};
       return;
     case IPPROTO_ICMP:
     case IPPROTO_ICMPV6: {
-      if (!c.has(off, 4)) { l.truncated = true; return; }
+      if (!c.has(off, 4)) {
+        l.truncated = true;
+        return;
+      }
       IcmpLayer ic{c.u8(off), c.u8(off + 1), c.u16(off + 2), {}, {}};
       bool echo = proto == IPPROTO_ICMP ? (ic.type == 0 || ic.type == 8)
                                         : (ic.type == 128 || ic.type == 129);
@@ -62,13 +77,15 @@ void decode_transport(const Cursor& c, size_t off, uint8_t proto, Layers& l) {
       (proto == IPPROTO_ICMP ? l.icmp : l.icmp6) = ic;
       return;
     }
-    default:
-      return;
+    default: return;
   }
 }
 
 void decode_ipv4(const Cursor& c, size_t off, Layers& l) {
-  if (!c.has(off, 20)) { l.truncated = true; return; }
+  if (!c.has(off, 20)) {
+    l.truncated = true;
+    return;
+  }
   Ipv4Layer ip;
   ip.version = c.u8(off) >> 4;
   ip.ihl = c.u8(off) & 0xf;
@@ -84,13 +101,19 @@ void decode_ipv4(const Cursor& c, size_t off, Layers& l) {
   ip.dst = c.bytes<4>(off + 16);
   l.ipv4 = ip;
   l.ip_protocol = ip.protocol;
-  if (ip.frag_offset != 0) { l.fragment = true; return; }
+  if (ip.frag_offset != 0) {
+    l.fragment = true;
+    return;
+  }
   if (ip.ihl < 5) return;  // malformed: no transport to find
-  decode_transport(c, off + ip.ihl * 4u, ip.protocol, l);
+  decode_transport(c, off + size_t(ip.ihl) * 4, ip.protocol, l);
 }
 
 void decode_ipv6(const Cursor& c, size_t off, Layers& l) {
-  if (!c.has(off, 40)) { l.truncated = true; return; }
+  if (!c.has(off, 40)) {
+    l.truncated = true;
+    return;
+  }
   Ipv6Layer ip;
   uint32_t w = c.u32(off);
   ip.version = w >> 28;
@@ -106,20 +129,29 @@ void decode_ipv6(const Cursor& c, size_t off, Layers& l) {
   size_t p = off + 40;
   for (int hops = 0; hops < 8; hops++) {
     if (nh == 0 || nh == 43 || nh == 60) {  // hop-by-hop, routing, destination
-      if (!c.has(p, 2)) { l.truncated = true; break; }
+      if (!c.has(p, 2)) {
+        l.truncated = true;
+        break;
+      }
       uint8_t next = c.u8(p);
-      p += (c.u8(p + 1) + 1) * 8u;
+      p += (size_t(c.u8(p + 1)) + 1) * 8;
       nh = next;
     } else if (nh == 44) {  // fragment
-      if (!c.has(p, 8)) { l.truncated = true; break; }
+      if (!c.has(p, 8)) {
+        l.truncated = true;
+        break;
+      }
       uint8_t next = c.u8(p);
       if ((c.u16(p + 2) & 0xfff8) != 0) l.fragment = true;
       p += 8;
       nh = next;
     } else if (nh == 51) {  // AH
-      if (!c.has(p, 2)) { l.truncated = true; break; }
+      if (!c.has(p, 2)) {
+        l.truncated = true;
+        break;
+      }
       uint8_t next = c.u8(p);
-      p += (c.u8(p + 1) + 2) * 4u;
+      p += (size_t(c.u8(p + 1)) + 2) * 4;
       nh = next;
     } else {
       break;
@@ -132,7 +164,10 @@ void decode_ipv6(const Cursor& c, size_t off, Layers& l) {
 }
 
 void decode_arp(const Cursor& c, size_t off, Layers& l) {
-  if (!c.has(off, 8)) { l.truncated = true; return; }
+  if (!c.has(off, 8)) {
+    l.truncated = true;
+    return;
+  }
   ArpLayer a;
   a.addr_type = c.u16(off);
   a.protocol = c.u16(off + 2);
@@ -163,12 +198,18 @@ void decode_network(const Cursor& c, size_t off, uint16_t type, Layers& l) {
 
 std::string make_label(const Layers& l, uint16_t type) {
   std::string s;
-  if (l.ipv4) s = "IPv4";
-  else if (l.ipv6) s = "IPv6";
-  else if (l.arp) return type == kEthRarp ? "RARP" : "ARP";
-  else if (l.ether && l.ether->length) return "802.3";
-  else if (type) return ethertype_name(type);
-  else return "";
+  if (l.ipv4)
+    s = "IPv4";
+  else if (l.ipv6)
+    s = "IPv6";
+  else if (l.arp)
+    return type == kEthRarp ? "RARP" : "ARP";
+  else if (l.ether && l.ether->length)
+    return "802.3";
+  else if (type)
+    return ethertype_name(type);
+  else
+    return "";
   if (l.tcp || l.udp || l.icmp || l.icmp6 || (!l.fragment && !l.truncated))
     s += "/" + ip_protocol_name(l.ip_protocol);
   return s;
@@ -196,8 +237,8 @@ Layers decode_packet(std::span<const uint8_t> bytes, LinkType link,
     size_t off = 14;
     if (offloaded_vlan) {
       auto [tci, tpid] = *offloaded_vlan;
-      l.vlans.push_back({tpid, uint16_t(tci & 0xfff), uint8_t(tci >> 13), uint8_t((tci >> 12) & 1),
-                         type, true});
+      l.vlans.push_back(
+          {tpid, uint16_t(tci & 0xfff), uint8_t(tci >> 13), uint8_t((tci >> 12) & 1), type, true});
     }
     while (is_vlan_tpid(type) && l.vlans.size() < 8) {
       if (!c.has(off, 4)) {
@@ -206,8 +247,8 @@ Layers decode_packet(std::span<const uint8_t> bytes, LinkType link,
       }
       uint16_t tci = c.u16(off);
       uint16_t inner = c.u16(off + 2);
-      l.vlans.push_back({type, uint16_t(tci & 0xfff), uint8_t(tci >> 13),
-                         uint8_t((tci >> 12) & 1), inner, false});
+      l.vlans.push_back({type, uint16_t(tci & 0xfff), uint8_t(tci >> 13), uint8_t((tci >> 12) & 1),
+                         inner, false});
       type = inner;
       off += 4;
     }

@@ -14,11 +14,10 @@
 
 namespace dw::events {
 
-
 struct EtherLayer {
   std::array<uint8_t, 6> dst, src;
-  uint16_t type = 0;                 // 0 for 802.3 frames
-  std::optional<uint16_t> length;    // 802.3 length field
+  uint16_t type = 0;               // 0 for 802.3 frames
+  std::optional<uint16_t> length;  // 802.3 length field
 };
 
 struct VlanLayer {
@@ -26,7 +25,7 @@ struct VlanLayer {
   uint16_t id = 0;
   uint8_t pcp = 0;
   uint8_t dei = 0;
-  uint16_t type = 0;  // encapsulated ethertype
+  uint16_t type = 0;       // encapsulated ethertype
   bool offloaded = false;  // from skb metadata, not in the frame
 };
 
@@ -95,7 +94,7 @@ Layers decode_packet(std::span<const uint8_t> bytes, LinkType link,
                      std::optional<std::pair<uint16_t, uint16_t>> offloaded_vlan = {});
 
 // Names used by both output formats.
-std::string ethertype_name(uint16_t type);      // "IPv4", "ARP", or "0x88cc"
+std::string ethertype_name(uint16_t type);       // "IPv4", "ARP", or "0x88cc"
 std::string ip_protocol_name(uint8_t protocol);  // "TCP", "ICMPv6", or "253"
 std::string tcp_flags_names(uint16_t flags);     // "SYN|ACK"
 std::string tcp_flags_tcpdump(uint16_t flags);   // "S.", as tcpdump prints them

@@ -15,8 +15,8 @@ void EventPrinter::write(const DropEvent& ev) {
 
 std::string StreamSink::report() const {
   if (s_.failed() || !s_.unwritten()) return "";
-  std::string r = "dropwatch: " + std::to_string(s_.unwritten()) +
-                  " events could not be written to " + what_;
+  std::string r =
+      "dropwatch: " + std::to_string(s_.unwritten()) + " events could not be written to " + what_;
   if (s_.dropped()) r += " (" + std::to_string(s_.dropped()) + " while the reader did not keep up)";
   return r + "\n";
 }

@@ -46,9 +46,10 @@ Result<Opened> open_path(const std::string& path, const OpenOptions& o) {
   if (errno != EEXIST) return fail_errno("cannot write " + path);
   fd = ::open(path.c_str(), flags | (o.follow_symlinks ? O_CREAT : O_NOFOLLOW), 0644);
   if (fd < 0 && errno == ELOOP)
-    return fail(path + " is a symbolic link: not followed, so that a link planted in a shared "
-                       "directory cannot make dropwatch overwrite its target (give the target, "
-                       "or --follow-symlinks)",
+    return fail(path +
+                    " is a symbolic link: not followed, so that a link planted in a shared "
+                    "directory cannot make dropwatch overwrite its target (give the target, "
+                    "or --follow-symlinks)",
                 ELOOP);
   if (fd < 0) return fail_errno("cannot write " + path);
   return Opened{fd, false};

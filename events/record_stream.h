@@ -73,9 +73,9 @@ class RecordStream {
   // created that received no counted record is removed.
   Status close(Clock::time_point deadline, bool remove_if_none = false);
 
-  uint64_t records() const { return added_; }       // counted records handed to add()
-  uint64_t written() const { return written_; }     // known to be in the destination
-  uint64_t dropped() const { return dropped_; }     // found the queue full
+  uint64_t records() const { return added_; }    // counted records handed to add()
+  uint64_t written() const { return written_; }  // known to be in the destination
+  uint64_t dropped() const { return dropped_; }  // found the queue full
   // Not written and not waiting: dropped, or lost to an error or to
   // close()'s deadline.
   uint64_t unwritten() const { return added_ - written_ - queued_counted(); }
@@ -106,7 +106,7 @@ class RecordStream {
   Error error_;
   size_t max_queue_ = 8u << 20;
   bool block_ = false;
-  std::string buf_;            // queued bytes; [0, sent_) already written
+  std::string buf_;  // queued bytes; [0, sent_) already written
   size_t sent_ = 0;
   std::vector<size_t> ends_;   // end offset in buf_ of each queued record
   std::vector<bool> counted_;  // whether that record is counted

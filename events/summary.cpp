@@ -17,9 +17,10 @@ DropSummary::DropSummary(size_t top, double period, RecordStream* out)
 }
 
 void DropSummary::add(const DropEvent& ev) {
-  std::string dev = ev.ifindex ? (ev.ifname.empty() ? "if" + std::to_string(ev.ifindex) : ev.ifname) +
-                                     " netns " + std::to_string(ev.netns)
-                               : "-";
+  std::string dev = ev.ifindex
+                        ? (ev.ifname.empty() ? "if" + std::to_string(ev.ifindex) : ev.ifname) +
+                              " netns " + std::to_string(ev.netns)
+                        : "-";
   Key k{ev.reason, ev.location, std::move(dev)};
   if (!total_.count(k) && total_.size() >= kMaxRows) k = {"other", "other", "other"};
   interval_[k]++;
@@ -79,8 +80,8 @@ std::string DropSummary::table(const std::map<Key, uint64_t>& counts, double sec
   char clock[16];
   strftime(clock, sizeof(clock), "%H:%M:%S", &t);
   std::string out;
-  appendf(out, "-- %s drops by reason, location and device: %s, %llu drops\n", clock,
-          title.c_str(), (unsigned long long)all);
+  appendf(out, "-- %s drops by reason, location and device: %s, %llu drops\n", clock, title.c_str(),
+          (unsigned long long)all);
   appendf(out, "%10s %10s  %-*s  %-*s  %s\n", "DROPS", "PER SEC", int(wr), "REASON", int(wl),
           "LOCATION", "DEVICE");
   auto rate = [&](uint64_t n) { return seconds > 0 ? double(n) / seconds : 0.0; };

@@ -22,8 +22,7 @@ Result<UnixStream> UnixStream::open(std::string_view spec, size_t max_queue) {
   if (s.path_.size() >= sizeof(sockaddr_un::sun_path))
     return fail("--output-storage: socket path too long: " + s.path_);
   if (auto ok = s.connect_now(); !ok)
-    return fail("cannot connect to unix socket " + s.path_ + ": " +
-                    std::strerror(ok.error().code),
+    return fail("cannot connect to unix socket " + s.path_ + ": " + std::strerror(ok.error().code),
                 ok.error().code);
   s.reconnects_ = 0;
   return s;
@@ -51,9 +50,11 @@ Status UnixStream::connect_now() {
 // The reader went away: what it had not taken is lost (a line may have
 // been cut; the reader sees a new connection after it).
 void UnixStream::drop_connection(Clock::time_point deadline) {
-  (void)conn_->close(deadline);
-  delivered_ += conn_->written();
-  undelivered_ += conn_->records() - conn_->written();
+  if (!conn_) return;
+  RecordStream& c = *conn_;
+  (void)c.close(deadline);
+  delivered_ += c.written();
+  undelivered_ += c.records() - c.written();
   conn_.reset();
 }
 
@@ -63,7 +64,7 @@ bool UnixStream::send(std::string_view event) {
     undelivered_++;
     return false;
   }
-  return conn_->add(event);
+  return conn_ && conn_->add(event);
 }
 
 void UnixStream::write(const DropEvent& ev) {

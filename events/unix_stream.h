@@ -36,9 +36,7 @@ class UnixStream : public Sink {
   // be delivered (counted).
   bool send(std::string_view event);
   uint64_t delivered() const { return delivered_ + (conn_ ? conn_->written() : 0); }
-  uint64_t undelivered() const {
-    return undelivered_ + (conn_ ? conn_->unwritten() : 0);
-  }
+  uint64_t undelivered() const { return undelivered_ + (conn_ ? conn_->unwritten() : 0); }
   uint64_t reconnects() const { return reconnects_; }
   const std::string& path() const { return path_; }
 

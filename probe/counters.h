@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string_view>
 
 #include "dropwatch_abi.h"
@@ -18,18 +19,17 @@ enum class Counter : size_t {
 #undef DW_COUNTER_ENUM
 };
 
-constexpr size_t kCounters = 0
-#define DW_COUNTER_ONE(...) +1
-    DW_COUNTERS(DW_COUNTER_ONE)
-#undef DW_COUNTER_ONE
-    ;
+#define DW_COUNTER_NAME(name, ...) #name,
+inline constexpr const char* kCounterNames[] = {DW_COUNTERS(DW_COUNTER_NAME)};
+#undef DW_COUNTER_NAME
+constexpr size_t kCounters = std::size(kCounterNames);
 
 // Where a drop ended (dropwatch_abi.h): TOTAL is `seen`; every drop seen is
 // in exactly one NOISE, GATE, LOSS or EMIT counter; INFO counts again.
 enum class CounterKind { TOTAL, NOISE, GATE, LOSS, EMIT, INFO };
 
 struct CounterInfo {
-  std::string_view name;    // "reason_rejected"
+  std::string_view name;  // "reason_rejected"
   CounterKind kind;
   std::string_view phrase;  // exit report: "N by reason"
   std::string_view metric;  // Prometheus family

@@ -97,12 +97,14 @@ Result<DropReasons> DropReasons::from_kernel(const std::string& btf_dir) {
     while (dirent* ent = readdir(d)) {
       std::string name = ent->d_name;
       if (name == "." || name == ".." || name == "vmlinux") continue;
-      std::string path = btf_dir + "/" + name;
+      std::string path = btf_dir;
+      path.append("/").append(name);
       if (btf* m = btf__parse_split(path.c_str(), vmlinux.get())) modules.emplace_back(m);
     }
     closedir(d);
   }
   std::vector<const btf*> extra;
+  extra.reserve(modules.size());
   for (auto& m : modules) extra.push_back(m.get());
   return from_btf(vmlinux.get(), extra);
 }

@@ -58,9 +58,9 @@ Result<std::unique_ptr<FilterHarness>> FilterHarness::load(std::span<const uint8
   if (int err = bpf_object__load(h->obj_)) {
     std::string msg(log.data());
     if (msg.size() > 4000) msg = msg.substr(msg.size() - 4000);
-    return fail("the verifier rejected the filter (" + std::string(std::strerror(-err)) + "):\n" +
-                    msg,
-                -err);
+    return fail(
+        "the verifier rejected the filter (" + std::string(std::strerror(-err)) + "):\n" + msg,
+        -err);
   }
   h->prog_fd_ = bpf_program__fd(prog);
   h->x32_fd_ = bpf_program__fd(bpf_object__find_program_by_name(h->obj_, "dw_harness_x32"));

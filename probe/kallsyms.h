@@ -26,7 +26,8 @@ class Kallsyms {
 
   // Nearest symbol at or below addr, or nullptr.
   const Symbol* find(uint64_t addr) const;
-  // "tcp_v4_rcv+0x91", "ovs_dp_process_packet+0x1c [openvswitch]" (as %pS), "0xffff..." when unknown.
+  // "tcp_v4_rcv+0x91", "ovs_dp_process_packet+0x1c [openvswitch]" (as %pS), "0xffff..." when
+  // unknown.
   const std::string& symbolize(uint64_t addr) const;
   size_t size() const { return syms_.size(); }
   // [start, next symbol's start) of every symbol `pred` accepts.

@@ -76,8 +76,9 @@ Result<std::unique_ptr<Probe>> Probe::start(std::span<const uint8_t> elf, const 
   g_verbose = c.verbose;
   libbpf_set_print(libbpf_log);
   if (!exists("/sys/kernel/btf/vmlinux"))
-    return fail("the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): dropwatch needs a "
-                "kernel built with CONFIG_DEBUG_INFO_BTF=y");
+    return fail(
+        "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): dropwatch needs a "
+        "kernel built with CONFIG_DEBUG_INFO_BTF=y");
   bool btf = c.attach != AttachMode::Tracepoint;
   auto st = try_start(c, btf, elf);
   // Fall back to the classic tracepoint when the BTF one cannot be used,
@@ -86,8 +87,8 @@ Result<std::unique_ptr<Probe>> Probe::start(std::span<const uint8_t> elf, const 
       st.error().code != EACCES) {
     auto tp = try_start(c, false, elf);
     if (!tp)
-      return fail(st.error().message + "; the classic tracepoint failed too: " +
-                  tp.error().message);
+      return fail(st.error().message +
+                  "; the classic tracepoint failed too: " + tp.error().message);
     st = std::move(tp);
     btf = false;
   }
@@ -113,8 +114,8 @@ static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
   sk->rodata->cfg_device_mode = uint8_t(o.device_mode);
   sk->rodata->cfg_netns = o.netns;
   if (o.noise_ranges.size() > DW_NOISE_MAX) {
-    *why = "too many noise locations: " + std::to_string(o.noise_ranges.size()) +
-           ", at most " + std::to_string(DW_NOISE_MAX);
+    *why = "too many noise locations: " + std::to_string(o.noise_ranges.size()) + ", at most " +
+           std::to_string(DW_NOISE_MAX);
     return false;
   }
   for (size_t i = 0; i < o.noise_ranges.size(); i++) {
@@ -152,11 +153,12 @@ static Status fill_maps(dropwatch_bpf* sk, const Config& o) {
 }
 
 Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, bool btf,
-                                                      std::span<const uint8_t> elf) {
+                                                       std::span<const uint8_t> elf) {
   if (!btf && !exists("/sys/kernel/tracing/events/skb/kfree_skb") &&
       !exists("/sys/kernel/debug/tracing/events/skb/kfree_skb"))
-    return fail("tracefs is not mounted, so the skb:kfree_skb tracepoint cannot be found: "
-                "mount -t tracefs nodev /sys/kernel/tracing");
+    return fail(
+        "tracefs is not mounted, so the skb:kfree_skb tracepoint cannot be found: "
+        "mount -t tracefs nodev /sys/kernel/tracing");
   auto st = std::make_unique<State>();
   st->elf.assign(elf.begin(), elf.end());
   // The skeleton gives typed access; the object it opens is ours, linked

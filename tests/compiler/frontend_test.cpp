@@ -40,7 +40,8 @@ TEST(Diagnostics, RenderedWithACaretUnderTheColumns) {
        "net 10.0.0.0/33\n"
        "    ^~~~~~~~~~~\n"},
       {"tcp and 80",
-       "filter:1:9-10: error: syntax error: an address needs a qualifier such as 'host' or 'port' here\n"
+       "filter:1:9-10: error: syntax error: an address needs a qualifier such as 'host' or 'port' "
+       "here\n"
        "tcp and 80\n"
        "        ^~\n"},
       {"ip and @",
@@ -85,12 +86,14 @@ TEST(Diagnostics, RenderedWithACaretUnderTheColumns) {
        "host 1::2::3\n"
        "     ^~~~~~\n"},
       {"ether host 02:00:00:00:00:01",
-       "filter:1:12-28: error: ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel\n"
+       "filter:1:12-28: error: ethernet addresses supported only on ethernet/FDDI/token "
+       "ring/802.11/ATM LANE/Fibre Channel\n"
        "ether host 02:00:00:00:00:01\n"
        "           ^~~~~~~~~~~~~~~~~\n",
        LinkType::RawIp},
       {"host localhost",
-       "filter:1:6-14: error: unknown host 'localhost': dropfilter does not resolve host names, use an address\n"
+       "filter:1:6-14: error: unknown host 'localhost': dropfilter does not resolve host names, "
+       "use an address\n"
        "host localhost\n"
        "     ^~~~~~~~~\n"},
   };
@@ -173,14 +176,28 @@ TEST(Lexer, LongestMatchThenRuleOrder) {
     Tok kind;
   };
   const LexCase cases[] = {
-      {"tcp", Tok::Pname},   {"tcpx", Tok::Id},     {"ip6", Tok::Pname},
-      {"80", Tok::Num},      {"0x1f", Tok::Num},    {"1e3", Tok::Id},
-      {"1-2", Tok::Id},      {"10.0.0.1", Tok::Hid}, {"10.0.0.1x", Tok::Id},
-      {"fe80::1", Tok::Hid6}, {"::", Tok::Hid6},    {"::ffff:1.2.3.4", Tok::Hid6},
-      {"aa:bb:cc:dd:ee:ff", Tok::Eid}, {"0200.0000.0002", Tok::Eid},
-      {"001122334455", Tok::Eid}, {"$0a", Tok::Aid}, {"tcp-syn", Tok::Num},
-      {"\\tcp", Tok::Id},    {"and", Tok::And},     {"&&", Tok::And},
-      {"!=", Tok::Neq},      {"android", Tok::Id},
+      {"tcp", Tok::Pname},
+      {"tcpx", Tok::Id},
+      {"ip6", Tok::Pname},
+      {"80", Tok::Num},
+      {"0x1f", Tok::Num},
+      {"1e3", Tok::Id},
+      {"1-2", Tok::Id},
+      {"10.0.0.1", Tok::Hid},
+      {"10.0.0.1x", Tok::Id},
+      {"fe80::1", Tok::Hid6},
+      {"::", Tok::Hid6},
+      {"::ffff:1.2.3.4", Tok::Hid6},
+      {"aa:bb:cc:dd:ee:ff", Tok::Eid},
+      {"0200.0000.0002", Tok::Eid},
+      {"001122334455", Tok::Eid},
+      {"$0a", Tok::Aid},
+      {"tcp-syn", Tok::Num},
+      {"\\tcp", Tok::Id},
+      {"and", Tok::And},
+      {"&&", Tok::And},
+      {"!=", Tok::Neq},
+      {"android", Tok::Id},
   };
   for (const auto& c : cases) {
     auto t = lex(c.text);

@@ -25,7 +25,8 @@ std::vector<std::string> compare(const std::string& expr, LinkType link,
   auto ours = compile_front(expr, {link});
   const char* lt = link == LinkType::Ethernet ? "ether" : "raw";
   if (theirs && ours) {
-    problems.push_back(std::string(lt) + ": libpcap rejects (" + *theirs + ") but we accept: " + expr);
+    problems.push_back(std::string(lt) + ": libpcap rejects (" + *theirs +
+                       ") but we accept: " + expr);
     return problems;
   }
   if (!theirs && !ours) {

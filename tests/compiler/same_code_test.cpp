@@ -13,14 +13,13 @@ namespace dw::filter {
 namespace {
 
 TEST(SameCode, DumpHarnessAndProbeCarryTheSameFilterCode) {
-  for (const char* expr : {"tcp port 443", "vlan 100 and udp", "ip6 protochain 6",
-                           "ether[0] & 1 != 0 or len > 100"}) {
+  for (const char* expr :
+       {"tcp port 443", "vlan 100 and udp", "ip6 protochain 6", "ether[0] & 1 != 0 or len > 100"}) {
     SCOPED_TRACE(expr);
     auto fe = compile_front(expr, {});
     ASSERT_TRUE(fe);
     auto alone = compile_filters({{"dw_filter", &fe->dag}}, {});
-    auto harness = link_program(bpf::harness_bitcode(),
-                                {{"dw_filter", &fe->dag}}, {});
+    auto harness = link_program(bpf::harness_bitcode(), {{"dw_filter", &fe->dag}}, {});
     Dag accept;
     auto probe = link_program(bpf::probe_bitcode(),
                               {{"dw_filter_link", &fe->dag}, {"dw_filter_net", &accept}}, {});

@@ -60,7 +60,8 @@ std::string mutate(std::vector<std::string> p, std::mt19937& rng) {
     default:
       for (auto& x : p)
         if ((x.starts_with("(") || x.starts_with(")") || x.starts_with("[") ||
-             x.starts_with("]")) && rng() % 2 == 0) {
+             x.starts_with("]")) &&
+            rng() % 2 == 0) {
           x = x.substr(1);
           break;
         }

@@ -18,8 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> with_caps(const std::string& setpriv_caps,
-                                   std::vector<std::string> args) {
+std::vector<std::string> with_caps(const std::string& setpriv_caps, std::vector<std::string> args) {
   std::vector<std::string> v = {"/usr/bin/setpriv"};
   std::istringstream in(setpriv_caps);
   for (std::string w; in >> w;) v.push_back(w);
@@ -52,8 +51,9 @@ TEST(Capabilities, AMissingOneIsNamedAndNothingIsLoaded) {
 TEST(Capabilities, AnUnprivilegedUserWithThreeCapabilitiesSeesDrops) {
   NetnsPair ns("dwc");
   ASSERT_TRUE(ns.ok());
-  const std::string caps = "--reuid=65534 --regid=65534 --clear-groups "
-                           "--inh-caps=+bpf,+perfmon,+syslog --ambient-caps=+bpf,+perfmon,+syslog";
+  const std::string caps =
+      "--reuid=65534 --regid=65534 --clear-groups "
+      "--inh-caps=+bpf,+perfmon,+syslog --ambient-caps=+bpf,+perfmon,+syslog";
   Process p(with_caps(caps, {"-o", "json", "--filter", "udp port 4491", "-c", "1"}));
   ASSERT_TRUE(p.wait_stderr("dropwatch: watching", 20s)) << p.stderr_text();
   run_in_netns(ns.a(), "dw-caps", [] { return send_udp(NetnsPair::kAddrB, 4491); });

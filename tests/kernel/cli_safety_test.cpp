@@ -77,8 +77,8 @@ TEST(Safety, NoEscapeSequenceReachesTheTerminal) {
   EXPECT_NE(out.find("[\\x1b]0;PWNED\\x07\\x1b[2J]"), std::string::npos) << out;
 
   // The same event stored, then printed later.
-  auto store = start_dropwatch({"--output-file", tmp / "ev.ndjson", "--filter", "udp port 4472",
-                                "--count", "1"});
+  auto store = start_dropwatch(
+      {"--output-file", tmp / "ev.ndjson", "--filter", "udp port 4472", "--count", "1"});
   ASSERT_TRUE(store);
   ASSERT_EQ(run_in_netns(ns.a(), kEvilComm, [] { return send_udp(NetnsPair::kAddrB, 4472); }), 0);
   ASSERT_EQ(store->wait(20s), 0) << store->stderr_text();

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <vector>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/support/filter_table.h"
 
@@ -62,9 +62,11 @@ TEST_F(PcapFiles, DropfilterPrintsTheFramesTcpdumpPrints) {
                         " 2>/dev/null");
       // Frame N was written with timestamp 1780000000 + N - 1 (write_corpus_pcap).
       Output theirs = run("tcpdump -tt -nn -r " + path + " -- " + quote(e) +
-                          " 2>/dev/null | awk '$1 ~ /^178[0-9]+[.]/ {split($1, t, \".\"); print t[1] - 1779999999}'");
+                          " 2>/dev/null | awk '$1 ~ /^178[0-9]+[.]/ {split($1, t, \".\"); print "
+                          "t[1] - 1779999999}'");
       // tcpdump's exit status is lost in the pipe; it prints nothing on a bad filter.
-      Output check = run("tcpdump -nn -r " + path + " -c 1 -- " + quote(e) + " >/dev/null 2>&1; echo $?");
+      Output check =
+          run("tcpdump -nn -r " + path + " -c 1 -- " + quote(e) + " >/dev/null 2>&1; echo $?");
       bool tcpdump_ok = check.out == "0\n";
       SCOPED_TRACE(std::string(file) + ": " + e);
       if (!tcpdump_ok) {
@@ -120,8 +122,7 @@ TEST_F(PcapFiles, LongFramesAreFilteredWhole) {
     Output ours = run(std::string(DW_BIN_DIR) + "/dropfilter --pcap " + path + " " + quote(e));
     Output theirs = run("tcpdump -nn -r " + path + " " + quote(e) + " 2>/dev/null | wc -l");
     EXPECT_EQ(ours.status, 0) << e;
-    EXPECT_EQ(std::to_string(std::count(ours.out.begin(), ours.out.end(), '\n')) + "\n",
-              theirs.out)
+    EXPECT_EQ(std::to_string(std::count(ours.out.begin(), ours.out.end(), '\n')) + "\n", theirs.out)
         << e << ": ours " << ours.out;
   }
   EXPECT_EQ(run(std::string(DW_BIN_DIR) + "/dropfilter --pcap " + path + " 'ip[50000] = 0'").out,

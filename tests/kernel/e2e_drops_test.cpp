@@ -109,7 +109,8 @@ TEST_P(E2eDrops, ReportsExactlyTheDropsMadeInANamespace) {
     std::string loc = e["location"];
     EXPECT_TRUE(loc.starts_with(x.location_fn + "+0x")) << loc;
     std::string stack = e["stack"];
-    EXPECT_TRUE(stack.starts_with(x.location_fn + "+0x")) << "first frame is the dropper:\n" << stack;
+    EXPECT_TRUE(stack.starts_with(x.location_fn + "+0x")) << "first frame is the dropper:\n"
+                                                          << stack;
     EXPECT_GT(std::count(stack.begin(), stack.end(), '\n'), 3);
     const json& l = e["layers"];
     EXPECT_TRUE(l.contains("ether"));
@@ -148,9 +149,9 @@ TEST(E2e, CountStopsAfterTwoEvents) {
                              "/run/netns/" + ns.name()});
   ASSERT_TRUE(dw);
   // A namespace with only loopback: nothing else drops there.
-  ASSERT_EQ(run_in_netns(ns.name(), kSender, [] {
-              return send_tcp_syn("127.0.0.1", 4242) + send_tcp_syn("127.0.0.1", 4242);
-            }),
+  ASSERT_EQ(run_in_netns(
+                ns.name(), kSender,
+                [] { return send_tcp_syn("127.0.0.1", 4242) + send_tcp_syn("127.0.0.1", 4242); }),
             0);
   int rc = dw->wait(10s);
   if (rc < 0) dw->signal(SIGINT);
@@ -225,12 +226,9 @@ struct BadArgs {
 
 TEST(E2e, BadFlagsExitTwoWithAMessage) {
   const BadArgs cases[] = {
-      {{"--output", "xml"}, "--output"},
-      {{"--snaplen", "5000"}, "--snaplen"},
-      {{"--count", "-1"}, "--count"},
-      {{"--ringbuf-size", "3"}, "power of two"},
-      {{"--no-such-flag"}, "--no-such-flag"},
-      {{"--attach", "kprobe"}, "--attach"},
+      {{"--output", "xml"}, "--output"},      {{"--snaplen", "5000"}, "--snaplen"},
+      {{"--count", "-1"}, "--count"},         {{"--ringbuf-size", "3"}, "power of two"},
+      {{"--no-such-flag"}, "--no-such-flag"}, {{"--attach", "kprobe"}, "--attach"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> argv = {kDropwatch};

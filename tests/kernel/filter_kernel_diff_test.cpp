@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "compiler/pipeline.h"
-#include "tests/support/harness.h"
 #include "tests/support/corpus.h"
 #include "tests/support/filter_table.h"
+#include "tests/support/harness.h"
 #include "tests/support/pcap_oracle.h"
 
 namespace dw {
@@ -45,7 +45,8 @@ void check(const std::string& expr, LinkType link, const std::vector<test::Corpu
     bool want = oracle.matches(f.bytes, f.wire_len);
     if (*got != want)
       problems.push_back(std::string(lt) + ": '" + expr + "' on " + f.name + ": libpcap " +
-                         (want ? "accepts" : "rejects") + ", kernel " + (*got ? "accepts" : "rejects"));
+                         (want ? "accepts" : "rejects") + ", kernel " +
+                         (*got ? "accepts" : "rejects"));
   }
 }
 

@@ -7,11 +7,11 @@
 
 #include <set>
 
+#include "test_vlan_push.skel.h"
 #include "tests/support/bpf_programs.h"
 #include "tests/support/dropwatch_run.h"
 #include "tests/support/netns.h"
 #include "tests/support/packet_builder.h"
-#include "test_vlan_push.skel.h"
 
 #include <bpf/libbpf.h>
 #include <net/if.h>
@@ -128,7 +128,7 @@ TEST_F(Scenario, ReasonsAndNamespaces) {
   std::string err;
   run({"--reason", "NO_SOCKET", "--filter", "tcp"}, &err);
   auto counts = summary_counts(err);
-  EXPECT_GE(counts["by reason"], 2u) << err;  // the two NETFILTER_DROPs at least
+  EXPECT_GE(counts["by reason"], 2u) << err;      // the two NETFILTER_DROPs at least
   EXPECT_GE(counts["by the filter"], 1u) << err;  // the UDP NO_SOCKET
 }
 
@@ -140,11 +140,14 @@ TEST(Devices, AllowAndDenyKeyedByNamespace) {
   // same ifindex 2 in both namespaces).
   std::vector<std::string> in_b = {"ip", "netns", "exec", one.b()};
   auto drops = [&] {
-    EXPECT_EQ(run_in_netns(one.a(), "dw-sender", [] { return send_udp(NetnsPair::kAddrB, 9999); }), 0);
-    EXPECT_EQ(run_in_netns(two.a(), "dw-sender", [] { return send_udp(NetnsPair::kAddrB, 9998); }), 0);
+    EXPECT_EQ(run_in_netns(one.a(), "dw-sender", [] { return send_udp(NetnsPair::kAddrB, 9999); }),
+              0);
+    EXPECT_EQ(run_in_netns(two.a(), "dw-sender", [] { return send_udp(NetnsPair::kAddrB, 9998); }),
+              0);
   };
   auto ports = [&](std::vector<std::string> args) {
-    args.insert(args.end(), {"--output", "json", "--no-stack", "--filter", "udp dst port 9998 or 9999"});
+    args.insert(args.end(),
+                {"--output", "json", "--no-stack", "--filter", "udp dst port 9998 or 9999"});
     std::string why;
     auto dw = start_dropwatch(args, &why, in_b);
     EXPECT_TRUE(dw) << why;
@@ -174,16 +177,17 @@ TEST(RateLimit, BurstIsCappedAndTheRestCounted) {
   constexpr int kRate = 40, kBurst = 3000;
   auto t0 = std::chrono::steady_clock::now();
   std::string why;
-  auto dw = start_dropwatch({"--max-events-per-second", std::to_string(kRate), "--no-stack",
-                             "--output", "json", "--filter", "udp dst port 7777",
-                             "--netns", "/run/netns/" + ns.name()},
-                            &why);
+  auto dw = start_dropwatch(
+      {"--max-events-per-second", std::to_string(kRate), "--no-stack", "--output", "json",
+       "--filter", "udp dst port 7777", "--netns", "/run/netns/" + ns.name()},
+      &why);
   ASSERT_TRUE(dw) << why;
-  ASSERT_EQ(run_in_netns(ns.name(), "dw-sender", [] {
-              int bad = 0;
-              for (int i = 0; i < kBurst; i++) bad += send_udp("127.0.0.1", 7777) != 0;
-              return bad;
-            }),
+  ASSERT_EQ(run_in_netns(ns.name(), "dw-sender",
+                         [] {
+                           int bad = 0;
+                           for (int i = 0; i < kBurst; i++) bad += send_udp("127.0.0.1", 7777) != 0;
+                           return bad;
+                         }),
             0);
   usleep(300000);
   dw->signal(SIGINT);
@@ -212,21 +216,23 @@ TEST(Vlan, OffloadedTagIsSeenAsInTheFrame) {
     EXPECT_TRUE(dw) << why;
     std::vector<json> evs;
     if (!dw) return evs;
-    EXPECT_EQ(run_in_netns(ns.a(), "dw-sender", [] {
-                test_vlan_push_bpf* skel = test_vlan_push_bpf__open_and_load();
-                if (!skel) return 10;
-                LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(if_nametoindex("dwa0")),
-                            .attach_point = BPF_TC_EGRESS);
-                bpf_tc_hook_create(&hook);
-                LIBBPF_OPTS(bpf_tc_opts, opts,
-                            .prog_fd = bpf_program__fd(skel->progs.dw_test_vlan_push));
-                if (bpf_tc_attach(&hook, &opts)) return 11;
-                send_udp(NetnsPair::kAddrB, 9999);  // dropped on egress, whatever sendto says
-                int rc = 0;
-                bpf_tc_hook_destroy(&hook);
-                test_vlan_push_bpf__destroy(skel);
-                return rc;
-              }),
+    EXPECT_EQ(run_in_netns(ns.a(), "dw-sender",
+                           [] {
+                             test_vlan_push_bpf* skel = test_vlan_push_bpf__open_and_load();
+                             if (!skel) return 10;
+                             LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = int(if_nametoindex("dwa0")),
+                                         .attach_point = BPF_TC_EGRESS);
+                             bpf_tc_hook_create(&hook);
+                             LIBBPF_OPTS(bpf_tc_opts, opts,
+                                         .prog_fd = bpf_program__fd(skel->progs.dw_test_vlan_push));
+                             if (bpf_tc_attach(&hook, &opts)) return 11;
+                             send_udp(NetnsPair::kAddrB,
+                                      9999);  // dropped on egress, whatever sendto says
+                             int rc = 0;
+                             bpf_tc_hook_destroy(&hook);
+                             test_vlan_push_bpf__destroy(skel);
+                             return rc;
+                           }),
               0);
     usleep(300000);
     dw->signal(SIGINT);
@@ -262,7 +268,8 @@ TEST(BadInput, ClearMessageNonZeroExitNothingLeftLoaded) {
       {{"--reason", "NO_SOCKETT"}, "unknown drop reason 'NO_SOCKETT'; did you mean NO_SOCKET"},
       {{"--reason", "lo", "--reason-excluded", "lo"}, "excludes"},
       {{"--filter", "tcp port"}, "filter:1:9: error:"},
-      {{"--filter", "tcp port 70000"}, "illegal port number 70000 > 65535\ntcp port 70000\n         ^~~~~"},
+      {{"--filter", "tcp port 70000"},
+       "illegal port number 70000 > 65535\ntcp port 70000\n         ^~~~~"},
       {{"--max-events-per-second", "-5"}, "--max-events-per-second"},
       {{"--netns", "/run/netns/no-such-ns"}, "--netns: /run/netns/no-such-ns"},
   };
@@ -272,7 +279,8 @@ TEST(BadInput, ClearMessageNonZeroExitNothingLeftLoaded) {
     Process p(argv);
     EXPECT_EQ(p.wait(30s), 2) << c.args[0] << ": " << p.stderr_text();
     EXPECT_NE(p.stderr_text().find(c.message), std::string::npos)
-        << "expected '" << c.message << "' in:\n" << p.stderr_text();
+        << "expected '" << c.message << "' in:\n"
+        << p.stderr_text();
     EXPECT_TRUE(p.stdout_lines().empty());
   }
   EXPECT_TRUE(no_programs_left("dw_"));

@@ -26,13 +26,14 @@ std::string repeat(const std::string& s, size_t n, const std::string& sep = "") 
 struct Hostile {
   std::string name;
   std::string expr;
-  std::string error;      // empty: it compiles (libpcap compiles it too)
+  std::string error;       // empty: it compiles (libpcap compiles it too)
   bool ebpf_only = false;  // too large for eBPF code; the interpreter takes it
 };
 
 std::vector<Hostile> hostile() {
   std::string chain;
-  for (int i = 1; i <= 60; i++) chain += std::string(i > 1 ? " or " : "") + "ip6 protochain " + std::to_string(i);
+  for (int i = 1; i <= 60; i++)
+    chain += std::string(i > 1 ? " or " : "") + "ip6 protochain " + std::to_string(i);
   return {
       {"4 geneve", repeat("geneve", 4, " or "), ""},
       {"5 geneve", repeat("geneve", 5, " or "), ""},

@@ -10,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
-#include <atomic>
 #include <map>
 #include <regex>
 #include <thread>
@@ -74,11 +74,13 @@ TEST(Metrics, PrometheusScrapesTheDropCounters) {
   std::string body = http_get(port, "/metrics");
   std::string b = std::to_string(ns.inode_b());
   EXPECT_NE(body.find("dropwatch_drops_total{reason=\"NO_SOCKET\",location=\"__udp4_lib_rcv\","
-                      "device=\"dwb0\",netns=\"" + b + "\"} 50\n"),
+                      "device=\"dwb0\",netns=\"" +
+                      b + "\"} 50\n"),
             std::string::npos)
       << body;
   EXPECT_NE(body.find("dropwatch_drops_total{reason=\"NO_SOCKET\",location=\"__udp6_lib_rcv\","
-                      "device=\"dwb0\",netns=\"" + b + "\"} 7\n"),
+                      "device=\"dwb0\",netns=\"" +
+                      b + "\"} 7\n"),
             std::string::npos)
       << body;
   EXPECT_NE(body.find("dropwatch_events_lost_total 0\n"), std::string::npos) << body;
@@ -91,19 +93,19 @@ TEST(Metrics, PrometheusScrapesTheDropCounters) {
       << shell_output("cat " + dir + "/promtool.txt");
 
   // A real Prometheus, scraping every second.
-  std::ofstream(dir + "/prometheus.yml")
-      << "global: {scrape_interval: 1s}\n"
-         "scrape_configs:\n"
-         "  - job_name: dropwatch\n"
-         "    static_configs: [{targets: ['" << addr << "']}]\n";
+  std::ofstream(dir + "/prometheus.yml") << "global: {scrape_interval: 1s}\n"
+                                            "scrape_configs:\n"
+                                            "  - job_name: dropwatch\n"
+                                            "    static_configs: [{targets: ['"
+                                         << addr << "']}]\n";
   Process prom({"/usr/bin/prometheus", "--config.file=" + dir + "/prometheus.yml",
                 "--storage.tsdb.path=" + dir + "/data",
                 "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
   std::string result;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
-    result = http_get(prom_port, "/api/v1/query?query=dropwatch_drops_total%7Bnetns%3D%22" + b +
-                                     "%22%7D");
+    result = http_get(prom_port,
+                      "/api/v1/query?query=dropwatch_drops_total%7Bnetns%3D%22" + b + "%22%7D");
     if (result.find("__udp4_lib_rcv") != std::string::npos &&
         result.find("__udp6_lib_rcv") != std::string::npos)
       break;
@@ -136,8 +138,8 @@ TEST(Metrics, SlowAndIdleClientsDelayNoScrape) {
   Netns ns("dwmq");
   ASSERT_TRUE(ns.ok());
   const uint16_t port = 30000 + getpid() % 10000;
-  auto dw = start_dropwatch({"--metrics", "127.0.0.1:" + std::to_string(port), "--summary",
-                             "60", "--netns", "/run/netns/" + ns.name()});
+  auto dw = start_dropwatch({"--metrics", "127.0.0.1:" + std::to_string(port), "--summary", "60",
+                             "--netns", "/run/netns/" + ns.name()});
   ASSERT_TRUE(dw);
   auto connect_to = [&] {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -75,8 +75,8 @@ TEST(Noise, NeighbourFailureIsShownOnlyWithoutTheDefaultRules) {
 }
 
 TEST(Noise, ARuleOnADeeperFrameIsAppliedToTheStack) {
-  Outcome r = watch_neighbour_failure({"--no-default-noise-rules", "--noise-rule",
-                                       "neigh_timer_handler"});
+  Outcome r =
+      watch_neighbour_failure({"--no-default-noise-rules", "--noise-rule", "neigh_timer_handler"});
   EXPECT_FALSE(has_neigh_failed(r.events)) << json(r.events).dump(1);
   EXPECT_GE(noise_count(r.err, " by a stack frame"), 1u) << r.err;
 }

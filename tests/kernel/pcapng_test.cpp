@@ -76,9 +76,9 @@ TEST(Pcapng, TsharkReadsEveryDropWithItsReasonAndLengths) {
       << dw->stderr_text();
 
   std::string out = shell_output("tshark -n -r " + path +
-                        " -T fields -E separator=/t -e frame.interface_name -e frame.len"
-                        " -e frame.cap_len -e frame.time_epoch -e frame.comment -e ip.src"
-                        " -e ipv6.src -e tcp.dstport -e udp.dstport 2>/dev/null");
+                                 " -T fields -E separator=/t -e frame.interface_name -e frame.len"
+                                 " -e frame.cap_len -e frame.time_epoch -e frame.comment -e ip.src"
+                                 " -e ipv6.src -e tcp.dstport -e udp.dstport 2>/dev/null");
   std::vector<std::string> lines = split(out, '\n');
   if (!lines.empty() && lines.back().empty()) lines.pop_back();
   ASSERT_EQ(lines.size(), evs.size()) << "one frame per event:\n" << out;
@@ -118,8 +118,9 @@ TEST(Pcapng, TsharkReadsEveryDropWithItsReasonAndLengths) {
   EXPECT_EQ(raw, 1);
   EXPECT_EQ(truncated, 1);
   // Interface blocks: one per (namespace, device, link type), link types as written.
-  std::string ifaces = shell_output("tshark -n -r " + path + " -T fields -e frame.interface_id"
-                           " -e frame.encap_type 2>/dev/null | sort -u");
+  std::string ifaces = shell_output("tshark -n -r " + path +
+                                    " -T fields -e frame.interface_id"
+                                    " -e frame.encap_type 2>/dev/null | sort -u");
   EXPECT_EQ(std::count(ifaces.begin(), ifaces.end(), '\n'), 2) << ifaces;
   EXPECT_NE(ifaces.find("\t1\n"), std::string::npos) << "Ethernet (encap 1)\n" << ifaces;
   EXPECT_NE(ifaces.find("\t7\n"), std::string::npos) << "raw IP (encap 7)\n" << ifaces;

@@ -24,9 +24,9 @@ namespace dw::test {
 namespace {
 
 using namespace std::chrono_literals;
-using nlohmann::json;
 using events::DropEvent;
 using events::format_json;
+using nlohmann::json;
 
 struct CliRun {
   int status;
@@ -66,10 +66,11 @@ std::set<std::string> timestamps(const std::vector<json>& evs) {
 // What tshark shows of a capture: per frame the time, lengths, comment,
 // interface and link type, then every frame's bytes.
 std::string tshark_view(const std::string& path) {
-  return shell_output("tshark -n -r " + path +
-                " -T fields -e frame.time_epoch -e frame.len -e frame.cap_len -e frame.comment"
-                " -e frame.interface_name -e frame.encap_type 2>/dev/null; tshark -n -r " +
-                path + " -x 2>/dev/null");
+  return shell_output(
+      "tshark -n -r " + path +
+      " -T fields -e frame.time_epoch -e frame.len -e frame.cap_len -e frame.comment"
+      " -e frame.interface_name -e frame.encap_type 2>/dev/null; tshark -n -r " +
+      path + " -x 2>/dev/null");
 }
 
 // Drops in namespace b (Ethernet, IPv4 and IPv6, TCP and UDP) and in a's
@@ -100,10 +101,9 @@ TEST(Storage, StoredEventsGiveTheLivePacketsAndTheLiveFilterVerdicts) {
                                 "-o", "json", "--output-file", dir + "/ev.ndjson"},
                                &why);
   ASSERT_TRUE(store) << why;
-  auto live = start_dropwatch(
-      {"--filter", "(" + all + ") and (" + narrow + ")", "-o", "json", "--no-stack",
-       "--packet-data"},
-      &why);
+  auto live = start_dropwatch({"--filter", "(" + all + ") and (" + narrow + ")", "-o", "json",
+                               "--no-stack", "--packet-data"},
+                              &why);
   ASSERT_TRUE(live) << why;
   make_drops(ns, 4411);
   live->wait_stdout([](const std::vector<std::string>& l) { return l.size() >= 4; }, 10s);
@@ -139,7 +139,8 @@ TEST(Storage, StoredEventsGiveTheLivePacketsAndTheLiveFilterVerdicts) {
         << "--packet-data on stdout: " << e.dump();
   std::set<std::string> live_pkts = packets(live_evs);
   EXPECT_EQ(live_pkts.size(), 4u) << "two SYNs, the IPv6 datagram, the port-4413 one";
-  CliRun printed = run({dropwatch_path(), "print", dir + "/ev.ndjson", "-o", "json", "--filter", narrow});
+  CliRun printed =
+      run({dropwatch_path(), "print", dir + "/ev.ndjson", "-o", "json", "--filter", narrow});
   ASSERT_EQ(printed.status, 0) << printed.err;
   std::vector<std::string> lines;
   std::istringstream in(printed.out);
@@ -147,10 +148,12 @@ TEST(Storage, StoredEventsGiveTheLivePacketsAndTheLiveFilterVerdicts) {
   EXPECT_EQ(packets(parse_events(lines)), live_pkts);
 
   // As text: one header line per event, the reason in it.
-  CliRun text = run({dropwatch_path(), "print", dir + "/ev.ndjson", "--no-stack", "--filter", "ip6"});
+  CliRun text =
+      run({dropwatch_path(), "print", dir + "/ev.ndjson", "--no-stack", "--filter", "ip6"});
   ASSERT_EQ(text.status, 0) << text.err;
   EXPECT_EQ(std::count(text.out.begin(), text.out.end(), '\n'), 4) << text.out;
-  EXPECT_NE(text.out.find("drop (reason NO_SOCKET) at tcp_v6_rcv+0x"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("drop (reason NO_SOCKET) at tcp_v6_rcv+0x"), std::string::npos)
+      << text.out;
   EXPECT_NE(text.out.find("fd00:42::1."), std::string::npos) << text.out;
   sh("rm -rf " + dir);
 }
@@ -211,7 +214,8 @@ TEST(Storage, MalformedLinesAreReportedWithTheirNumberAndTheRestIsRead) {
   e.wire_len = 20;
   std::string good;
   format_json(e, good, true);
-  std::ofstream(dir + "/ev.ndjson") << good << "{\"truncated\n" << good << "\n"
+  std::ofstream(dir + "/ev.ndjson") << good << "{\"truncated\n"
+                                    << good << "\n"
                                     << good.substr(0, 40);
   CliRun r = run({dropwatch_path(), "print", dir + "/ev.ndjson", "--filter", "host 10.0.0.2"});
   EXPECT_EQ(r.status, 1);
@@ -221,7 +225,7 @@ TEST(Storage, MalformedLinesAreReportedWithTheirNumberAndTheRestIsRead) {
   EXPECT_NE(r.err.find("2 events read, 2 printed, 2 lines not events"), std::string::npos) << r.err;
 
   CliRun none = run({dropwatch_path(), "pcap", dir + "/ev.ndjson", "-o", dir + "/x.pcapng",
-                  "--filter", "host 10.9.9.9"});
+                     "--filter", "host 10.9.9.9"});
   EXPECT_EQ(none.status, 1) << none.err;
   EXPECT_NE(none.err.find("(removed: empty)"), std::string::npos) << none.err;
   struct stat st;
@@ -240,9 +244,8 @@ TEST(Storage, AFullDiskStopsDropwatchAndCountsTheLoss) {
   NetnsPair ns("dwf");
   ASSERT_TRUE(ns.ok());
   std::string why;
-  auto dw = start_dropwatch({"--filter", "udp port 4431", "-o", "json", "--output-file",
-                             "/dev/full"},
-                            &why);
+  auto dw = start_dropwatch(
+      {"--filter", "udp port 4431", "-o", "json", "--output-file", "/dev/full"}, &why);
   ASSERT_TRUE(dw) << why;
   run_in_netns(ns.a(), "dw-store", [] {
     for (int i = 0; i < 5; i++) send_udp(NetnsPair::kAddrB, 4431);
@@ -349,7 +352,8 @@ TEST(Summary, TablesCountTheDropsOfAStorm) {
     if (lines[i].find("whole run") != std::string::npos) title = i;
   ASSERT_LT(title + 3, lines.size() + 1) << testing::PrintToString(lines);
   EXPECT_NE(lines[title].find(", 220 drops"), std::string::npos) << lines[title];
-  ASSERT_EQ(lines.size(), title + 4) << "title, header, two rows:\n" << testing::PrintToString(lines);
+  ASSERT_EQ(lines.size(), title + 4) << "title, header, two rows:\n"
+                                     << testing::PrintToString(lines);
   EXPECT_TRUE(lines[title + 2].starts_with("       200 ")) << lines[title + 2];
   EXPECT_NE(lines[title + 2].find("NO_SOCKET"), std::string::npos) << lines[title + 2];
   EXPECT_NE(lines[title + 2].find("__udp4_lib_rcv+0x"), std::string::npos) << lines[title + 2];

@@ -90,11 +90,11 @@ TEST(Storm, OutputKeepsFlowingMemoryStaysBoundedAndSigintEndsTheRunInASecond) {
   EXPECT_EQ(status, 0) << dw->stderr_text();
   EXPECT_LT(took, 1.0) << "SIGINT during the storm";
   s->wait(10s);
-  std::printf("storm: %s; dropwatch RSS %llu/%llu KiB, %llu events by 1.5 s, %llu by 3.5 s, exit "
-              "%.2f s after SIGINT\n",
-              s->stdout_lines().empty() ? "?" : s->stdout_lines()[0].c_str(),
-              (unsigned long long)rss1, (unsigned long long)rss2, (unsigned long long)lines1,
-              (unsigned long long)lines2, took);
+  std::printf(
+      "storm: %s; dropwatch RSS %llu/%llu KiB, %llu events by 1.5 s, %llu by 3.5 s, exit "
+      "%.2f s after SIGINT\n",
+      s->stdout_lines().empty() ? "?" : s->stdout_lines()[0].c_str(), (unsigned long long)rss1,
+      (unsigned long long)rss2, (unsigned long long)lines1, (unsigned long long)lines2, took);
   std::string err = dw->stderr_text();
   expect_accounted(err);
   uint64_t written = reported(err, "written\n");

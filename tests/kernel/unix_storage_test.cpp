@@ -63,9 +63,8 @@ TEST(UnixStorage, EventsReachAReaderThatRestartsAndLossesAreCounted) {
   int lfd = listen_at(path);
   ASSERT_GE(lfd, 0) << std::strerror(errno);
   std::string why;
-  auto dw = start_dropwatch({"--output-storage", "unix:" + path, "--filter", "udp port 4481",
-                             "--no-stack"},
-                            &why);
+  auto dw = start_dropwatch(
+      {"--output-storage", "unix:" + path, "--filter", "udp port 4481", "--no-stack"}, &why);
   ASSERT_TRUE(dw) << why;
   int cfd = accept_within(lfd, 5000);
   ASSERT_GE(cfd, 0);

@@ -22,8 +22,8 @@ inline const std::string& dropwatch_for_other_users() {
       if (!mkdtemp(tmpl)) return;
       dir = tmpl;
       path = dir + "/dropwatch";
-      std::string cmd = "chmod 755 " + dir + " && cp " + dropwatch_path() + " " + path +
-                        " && chmod 755 " + path;
+      std::string cmd =
+          "chmod 755 " + dir + " && cp " + dropwatch_path() + " " + path + " && chmod 755 " + path;
       if (std::system(cmd.c_str()) != 0) path.clear();
     }
     ~Copy() {

@@ -69,10 +69,32 @@ std::vector<std::pair<std::string, Bytes>> ip_packets() {
       {"igrp", ip4proto("10.0.0.1", "10.0.0.2", 9, 8)},
       {"ipip", ip4proto("10.0.0.1", "10.0.0.2", 4, 20)},
       // IPv4 with options: IHL 6 and 8
-      {"tcp4-opts", Frame().u8(0x46).u8(0).u16(44).u16(1).u16(0).u8(64).u8(6).u16(0)
-                        .ip4("10.0.0.1").ip4("10.0.0.2").u32(0x01010101).tcp(1234, 80, 0x02)},
-      {"udp4-opts8", Frame().u8(0x48).u8(0x10).u16(44).u16(1).u16(0).u8(64).u8(17).u16(0)
-                         .ip4("10.9.8.7").ip4("10.0.0.2").zeros(12).udp(53, 1053, 0)},
+      {"tcp4-opts", Frame()
+                        .u8(0x46)
+                        .u8(0)
+                        .u16(44)
+                        .u16(1)
+                        .u16(0)
+                        .u8(64)
+                        .u8(6)
+                        .u16(0)
+                        .ip4("10.0.0.1")
+                        .ip4("10.0.0.2")
+                        .u32(0x01010101)
+                        .tcp(1234, 80, 0x02)},
+      {"udp4-opts8", Frame()
+                         .u8(0x48)
+                         .u8(0x10)
+                         .u16(44)
+                         .u16(1)
+                         .u16(0)
+                         .u8(64)
+                         .u8(17)
+                         .u16(0)
+                         .ip4("10.9.8.7")
+                         .ip4("10.0.0.2")
+                         .zeros(12)
+                         .udp(53, 1053, 0)},
       {"tcp6-syn-80", tcp6("2001:db8::1", "2001:db8::2", 40000, 80, 0x02)},
       {"tcp6-443", tcp6("fe80::1", "fe80::2", 443, 50000, 0x10)},
       {"udp6-dns", udp6("2001:db8::1", "2001:4860::8888", 5353, 53)},
@@ -80,21 +102,38 @@ std::vector<std::pair<std::string, Bytes>> ip_packets() {
       {"icmp6-echo", icmp6("2001:db8::1", "2001:db8::2", 128)},
       {"icmp6-ns", icmp6("fe80::1", "ff02::1:ff00:2", 135)},
       {"icmp6-ra", icmp6("fe80::1", "ff02::1", 134)},
-      {"tcp6-hbh", Frame().ipv6("2001:db8::1", "2001:db8::2", 0, 28).u8(6).u8(0).zeros(6)
-                       .tcp(1111, 22, 0x02)},
-      {"udp6-frag", Frame().ipv6("2001:db8::1", "2001:db8::2", 44, 16).u8(17).u8(0).u16(0)
-                        .u32(1).udp(53, 53, 0)},
-      {"tcp6-frag", Frame().ipv6("2001:db8::1", "2001:db8::2", 44, 28).u8(6).u8(0).u16(1)
-                        .u32(7).tcp(80, 80, 0x02)},
+      {"tcp6-hbh",
+       Frame().ipv6("2001:db8::1", "2001:db8::2", 0, 28).u8(6).u8(0).zeros(6).tcp(1111, 22, 0x02)},
+      {"udp6-frag", Frame()
+                        .ipv6("2001:db8::1", "2001:db8::2", 44, 16)
+                        .u8(17)
+                        .u8(0)
+                        .u16(0)
+                        .u32(1)
+                        .udp(53, 53, 0)},
+      {"tcp6-frag", Frame()
+                        .ipv6("2001:db8::1", "2001:db8::2", 44, 28)
+                        .u8(6)
+                        .u8(0)
+                        .u16(1)
+                        .u32(7)
+                        .tcp(80, 80, 0x02)},
       {"esp6", Frame().ipv6("2001:db8::1", "2001:db8::2", 50, 8).zeros(8)},
       {"pim6", Frame().ipv6("fe80::1", "ff02::d", 103, 8).zeros(8)},
       {"sctp6", Frame().ipv6("2001:db8::1", "2001:db8::2", 132, 12).u16(9).u16(80).u32(0).u32(0)},
       // extension-header chains for protochain: dest opts -> routing -> TCP
-      {"tcp6-chain", Frame().ipv6("2001:db8::1", "2001:db8::2", 60, 44).u8(43).u8(0).zeros(6)
-                         .u8(6).u8(0).zeros(6).tcp(1, 2, 0x02)},
+      {"tcp6-chain", Frame()
+                         .ipv6("2001:db8::1", "2001:db8::2", 60, 44)
+                         .u8(43)
+                         .u8(0)
+                         .zeros(6)
+                         .u8(6)
+                         .u8(0)
+                         .zeros(6)
+                         .tcp(1, 2, 0x02)},
       // AH (4 words after the first 2) then UDP, over IPv6 and IPv4
-      {"udp6-ah", Frame().ipv6("2001:db8::1", "2001:db8::2", 51, 32).u8(17).u8(4).zeros(22)
-                      .udp(7, 8, 0)},
+      {"udp6-ah",
+       Frame().ipv6("2001:db8::1", "2001:db8::2", 51, 32).u8(17).u8(4).zeros(22).udp(7, 8, 0)},
       {"udp4-ah", Frame().ipv4("10.0.0.1", "10.0.0.2", 51, 32).u8(17).u8(4).zeros(22).udp(7, 8, 0)},
       {"ip6-nonext", Frame().ipv6("2001:db8::1", "2001:db8::2", 59, 0)},
   };
@@ -132,22 +171,23 @@ std::vector<CorpusFrame> ethernet_corpus() {
   add(c, "vlan5-arp", Frame().eth(0x8100).vlan(5, 0x0806).bytes(arp(1)));
   add(c, "qinq-tcp4", Frame().eth(0x88a8).vlan(300, 0x8100).vlan(100, 0x0800).bytes(syn4));
   add(c, "vlan9100-udp", Frame().eth(0x9100).vlan(7, 0x0800).bytes(ips[8].second));
-  add(c, "mpls-ip4", Frame().eth(0x8847).u32(0x0001f1ff).bytes(syn4));   // label 31, S=1
+  add(c, "mpls-ip4", Frame().eth(0x8847).u32(0x0001f1ff).bytes(syn4));  // label 31, S=1
   add(c, "mpls2-ip6", Frame().eth(0x8847).u32(0x00010040).u32(0x00002140).bytes(syn6));
   add(c, "pppoed", Frame().eth(0x8863).u8(0x11).u8(0x09).u16(0).u16(4).u32(0x01010000));
-  add(c, "pppoes-ip4", Frame().eth(0x8864).u8(0x11).u8(0).u16(0x1234).u16(62).u16(0x0021)
-                           .bytes(syn4));
-  add(c, "pppoes-ip6", Frame().eth(0x8864).u8(0x11).u8(0).u16(0x0042).u16(62).u16(0x0057)
-                           .bytes(syn6));
+  add(c, "pppoes-ip4",
+      Frame().eth(0x8864).u8(0x11).u8(0).u16(0x1234).u16(62).u16(0x0021).bytes(syn4));
+  add(c, "pppoes-ip6",
+      Frame().eth(0x8864).u8(0x11).u8(0).u16(0x0042).u16(62).u16(0x0057).bytes(syn6));
   add(c, "stp", llc_frame(Frame().u8(0x42).u8(0x42).u8(0x03).zeros(35)));
-  add(c, "snap-ip", llc_frame(Frame().u8(0xaa).u8(0xaa).u8(0x03).u8(0).u8(0).u8(0).u16(0x0800)
-                                  .bytes(syn4), "02:00:00:00:00:02"));
-  add(c, "snap-atalk", llc_frame(Frame().u8(0xaa).u8(0xaa).u8(0x03).u8(0x08).u8(0).u8(0x07)
-                                     .u16(0x809b).zeros(20)));
-  add(c, "snap-aarp", llc_frame(Frame().u8(0xaa).u8(0xaa).u8(0x03).u8(0).u8(0).u8(0)
-                                    .u16(0x80f3).zeros(20)));
-  add(c, "snap-ipx", llc_frame(Frame().u8(0xaa).u8(0xaa).u8(0x03).u8(0).u8(0).u8(0)
-                                   .u16(0x8137).zeros(20)));
+  add(c, "snap-ip",
+      llc_frame(Frame().u8(0xaa).u8(0xaa).u8(0x03).u8(0).u8(0).u8(0).u16(0x0800).bytes(syn4),
+                "02:00:00:00:00:02"));
+  add(c, "snap-atalk",
+      llc_frame(Frame().u8(0xaa).u8(0xaa).u8(0x03).u8(0x08).u8(0).u8(0x07).u16(0x809b).zeros(20)));
+  add(c, "snap-aarp",
+      llc_frame(Frame().u8(0xaa).u8(0xaa).u8(0x03).u8(0).u8(0).u8(0).u16(0x80f3).zeros(20)));
+  add(c, "snap-ipx",
+      llc_frame(Frame().u8(0xaa).u8(0xaa).u8(0x03).u8(0).u8(0).u8(0).u16(0x8137).zeros(20)));
   add(c, "ipx-raw8023", llc_frame(Frame().u16(0xffff).zeros(28)));
   add(c, "ipx-llc", llc_frame(Frame().u8(0xe0).u8(0xe0).u8(0x03).zeros(28)));
   add(c, "ipx-eth2", eth(0x8137, Frame().u16(0xffff).zeros(28)));
@@ -157,7 +197,8 @@ std::vector<CorpusFrame> ethernet_corpus() {
   add(c, "iso-esis", llc_frame(Frame().u8(0xfe).u8(0xfe).u8(0x03).u8(0x82).zeros(20)));
   for (uint8_t pdu : {15, 16, 17, 18, 20, 24, 25, 26, 27})
     add(c, "isis-" + std::to_string(pdu),
-        llc_frame(Frame().u8(0xfe).u8(0xfe).u8(0x03).u8(0x83).u8(27).u8(1).u8(0).u8(pdu).zeros(20)));
+        llc_frame(
+            Frame().u8(0xfe).u8(0xfe).u8(0x03).u8(0x83).u8(27).u8(1).u8(0).u8(pdu).zeros(20)));
   add(c, "llc-ui", llc_frame(Frame().u8(0x42).u8(0x42).u8(0x03).zeros(10)));
   add(c, "llc-i", llc_frame(Frame().u8(0xf0).u8(0xf0).u8(0x02).u8(0x00).zeros(10)));
   add(c, "llc-rr", llc_frame(Frame().u8(0xf0).u8(0xf0).u8(0x01).u8(0x01).zeros(10)));
@@ -170,11 +211,15 @@ std::vector<CorpusFrame> ethernet_corpus() {
   // DECnet routing headers: long form (flags 0x06 after a 2-byte length,
   // destination node at payload 9, source at 17), optional pad byte 0x81, and
   // short form (0x02), addressed to and from 1.2 = 0x0402 (little-endian).
-  add(c, "decnet-long", eth(0x6003, Frame().u16(0x1a00).u8(0x06).zeros(6).u16(0x0204).zeros(6)
-                                      .u16(0x0204).zeros(10)));
-  add(c, "decnet-short", eth(0x6003, Frame().u16(0x0800).u8(0x02).u16(0x0204).u16(0x0e00).zeros(10)));
-  add(c, "decnet-long-pad", eth(0x6003, Frame().u16(0x1b00).u8(0x81).u8(0x06).zeros(6).u16(0x0204)
-                                          .zeros(6).u16(0x0204).zeros(10)));
+  add(c, "decnet-long",
+      eth(0x6003,
+          Frame().u16(0x1a00).u8(0x06).zeros(6).u16(0x0204).zeros(6).u16(0x0204).zeros(10)));
+  add(c, "decnet-short",
+      eth(0x6003, Frame().u16(0x0800).u8(0x02).u16(0x0204).u16(0x0e00).zeros(10)));
+  add(c, "decnet-long-pad",
+      eth(0x6003,
+          Frame().u16(0x1b00).u8(0x81).u8(0x06).zeros(6).u16(0x0204).zeros(6).u16(0x0204).zeros(
+              10)));
   add(c, "lat", eth(0x6004, Frame().zeros(20)));
   add(c, "mopdl", eth(0x6001, Frame().zeros(20)));
   add(c, "moprc", eth(0x6002, Frame().zeros(20)));
@@ -183,18 +228,29 @@ std::vector<CorpusFrame> ethernet_corpus() {
   add(c, "loopback9000", eth(0x9000, Frame().zeros(30)));
   // Geneve (UDP 6081): VNI 10 carrying Ethernet, VNI 20 carrying IPv4 directly.
   {
-    Bytes inner_eth = Frame().eth(0x0800, "02:00:00:00:00:0a", "02:00:00:00:00:0b")
-                          .ipv4("192.168.7.1", "192.168.7.2", 6, 20).tcp(3333, 80, 0x02);
+    Bytes inner_eth = Frame()
+                          .eth(0x0800, "02:00:00:00:00:0a", "02:00:00:00:00:0b")
+                          .ipv4("192.168.7.1", "192.168.7.2", 6, 20)
+                          .tcp(3333, 80, 0x02);
     Bytes g1 = Frame().u8(0x00).u8(0x00).u16(0x6558).u32(10 << 8).bytes(inner_eth);
-    add(c, "geneve-vni10-eth", eth(0x0800, Frame().ipv4("10.0.0.1", "10.0.0.2", 17, 8 + g1.size())
-                                             .udp(40000, 6081, g1.size()).bytes(g1)));
+    add(c, "geneve-vni10-eth",
+        eth(0x0800, Frame()
+                        .ipv4("10.0.0.1", "10.0.0.2", 17, 8 + g1.size())
+                        .udp(40000, 6081, g1.size())
+                        .bytes(g1)));
     Bytes inner_ip = Frame().ipv4("192.168.8.1", "192.168.8.2", 17, 8).udp(53, 53, 0);
     Bytes g2 = Frame().u8(0x01).u8(0x00).u16(0x0800).u32(20 << 8).u32(0x01020304).bytes(inner_ip);
-    add(c, "geneve-vni20-ip", eth(0x0800, Frame().ipv4("10.0.0.1", "10.0.0.2", 17, 8 + g2.size())
-                                            .udp(40000, 6081, g2.size()).bytes(g2)));
+    add(c, "geneve-vni20-ip",
+        eth(0x0800, Frame()
+                        .ipv4("10.0.0.1", "10.0.0.2", 17, 8 + g2.size())
+                        .udp(40000, 6081, g2.size())
+                        .bytes(g2)));
     Bytes g3 = Frame().u8(0x00).u8(0x00).u16(0x6558).u32(30 << 8).bytes(inner_eth);
-    add(c, "geneve6-vni30-eth", eth(0x86dd, Frame().ipv6("2001:db8::1", "2001:db8::2", 17, 8 + g3.size())
-                                              .udp(40000, 6081, g3.size()).bytes(g3)));
+    add(c, "geneve6-vni30-eth",
+        eth(0x86dd, Frame()
+                        .ipv6("2001:db8::1", "2001:db8::2", 17, 8 + g3.size())
+                        .udp(40000, 6081, g3.size())
+                        .bytes(g3)));
   }
   // Short and truncated frames.
   add(c, "empty", {});
@@ -225,8 +281,19 @@ std::vector<CorpusFrame> ethernet_corpus() {
   }
   // A malformed IPv4 header (IHL 2) and an IPv4 header with IHL 15.
   add(c, "ip4-ihl2", eth(0x0800, Frame().u8(0x42).u8(0).u16(40).zeros(36)));
-  add(c, "ip4-ihl15-short", eth(0x0800, Frame().u8(0x4f).u8(0).u16(60).u16(0).u16(0).u8(64)
-                                        .u8(6).u16(0).ip4("10.0.0.1").ip4("10.0.0.2").zeros(8)));
+  add(c, "ip4-ihl15-short",
+      eth(0x0800, Frame()
+                      .u8(0x4f)
+                      .u8(0)
+                      .u16(60)
+                      .u16(0)
+                      .u16(0)
+                      .u8(64)
+                      .u8(6)
+                      .u16(0)
+                      .ip4("10.0.0.1")
+                      .ip4("10.0.0.2")
+                      .zeros(8)));
   return c;
 }
 
@@ -240,13 +307,13 @@ std::vector<CorpusFrame> raw_ip_corpus() {
   add(c, "raw-arp-bytes", arp(1));
   for (size_t n : {1, 9, 10, 19, 20, 22, 24, 33}) {
     const Bytes& f = ips[0].second;
-    c.push_back({"raw-tcp4-cut-" + std::to_string(n), Bytes(f.begin(), f.begin() + n),
-                 uint32_t(f.size())});
+    c.push_back(
+        {"raw-tcp4-cut-" + std::to_string(n), Bytes(f.begin(), f.begin() + n), uint32_t(f.size())});
   }
   for (size_t n : {6, 7, 39, 40, 42, 44, 54}) {
     const Bytes& f = ips[27].second;
-    c.push_back({"raw-tcp6-cut-" + std::to_string(n), Bytes(f.begin(), f.begin() + n),
-                 uint32_t(f.size())});
+    c.push_back(
+        {"raw-tcp6-cut-" + std::to_string(n), Bytes(f.begin(), f.begin() + n), uint32_t(f.size())});
   }
   return c;
 }
@@ -260,7 +327,8 @@ std::vector<CorpusFrame> random_frames(uint32_t seed, size_t count, bool etherne
     f.name = "random-" + std::to_string(i) + "-" + f.name;
     // flip a few bytes, then maybe cut
     int flips = rng() % 4;
-    for (int k = 0; k < flips && !f.bytes.empty(); k++) f.bytes[rng() % f.bytes.size()] = uint8_t(rng());
+    for (int k = 0; k < flips && !f.bytes.empty(); k++)
+      f.bytes[rng() % f.bytes.size()] = uint8_t(rng());
     if (!f.bytes.empty() && rng() % 3 == 0) f.bytes.resize(rng() % (f.bytes.size() + 1));
     if (rng() % 5 == 0) f.wire_len += rng() % 1000;
     f.wire_len = std::max<uint32_t>(f.wire_len, f.bytes.size());

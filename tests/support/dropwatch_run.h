@@ -44,9 +44,9 @@ inline std::vector<nlohmann::json> parse_events(const std::vector<std::string>& 
 // "N lost", "N written", "N by the filter", "N rate-limited", ...
 inline std::map<std::string, unsigned long long> summary_counts(const std::string& err) {
   std::map<std::string, unsigned long long> out;
-  static const char* const kKeys[] = {"drops seen",   "events emitted", "lost",
-                                      "written",      "by reason",      "by namespace",
-                                      "by device",    "by the filter",  "rate-limited"};
+  static const char* const kKeys[] = {"drops seen", "events emitted", "lost",
+                                      "written",    "by reason",      "by namespace",
+                                      "by device",  "by the filter",  "rate-limited"};
   for (const char* k : kKeys) {
     size_t pos = err.rfind(std::string(" ") + k);
     if (pos == std::string::npos) continue;

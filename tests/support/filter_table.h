@@ -20,8 +20,10 @@ inline FilterTable read_filter_table(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
-    if (line.rfind("!diff ", 0) == 0) t.known_differences.push_back(line.substr(6));
-    else t.exprs.push_back(line);
+    if (line.rfind("!diff ", 0) == 0)
+      t.known_differences.push_back(line.substr(6));
+    else
+      t.exprs.push_back(line);
   }
   return t;
 }

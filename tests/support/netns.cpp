@@ -1,10 +1,10 @@
 #include "tests/support/netns.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <net/if.h>
-#include <netpacket/packet.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -35,22 +35,21 @@ NetnsPair::NetnsPair(const std::string& tag) {
   a_ = tag + "a" + id;
   b_ = tag + "b" + id;
   std::string s =
-      "set -e; ip netns add " + a_ + "; ip netns add " + b_ +
-      "; ip link add dwa0 netns " + a_ + " type veth peer name dwb0 netns " + b_ +
-      "; ip -n " + a_ + " addr add 10.0.42.1/24 dev dwa0" +
-      "; ip -n " + b_ + " addr add 10.0.42.2/24 dev dwb0" +
-      "; ip -n " + a_ + " addr add fd00:42::1/64 dev dwa0 nodad" +
-      "; ip -n " + b_ + " addr add fd00:42::2/64 dev dwb0 nodad" +
-      "; ip -n " + a_ + " link set dwa0 address 02:00:00:00:42:01" +
-      "; ip -n " + b_ + " link set dwb0 address 02:00:00:00:42:02" +
+      "set -e; ip netns add " + a_ + "; ip netns add " + b_ + "; ip link add dwa0 netns " + a_ +
+      " type veth peer name dwb0 netns " + b_ + "; ip -n " + a_ +
+      " addr add 10.0.42.1/24 dev dwa0" + "; ip -n " + b_ + " addr add 10.0.42.2/24 dev dwb0" +
+      "; ip -n " + a_ + " addr add fd00:42::1/64 dev dwa0 nodad" + "; ip -n " + b_ +
+      " addr add fd00:42::2/64 dev dwb0 nodad" + "; ip -n " + a_ +
+      " link set dwa0 address 02:00:00:00:42:01" + "; ip -n " + b_ +
+      " link set dwb0 address 02:00:00:00:42:02" +
       // Permanent neighbours: no ARP/NDP, so the first packet leaves from
       // the sender's own context (and comm names it), not from a softirq.
       "; ip -n " + a_ + " neigh add 10.0.42.2 lladdr 02:00:00:00:42:02 dev dwa0 nud permanent" +
       "; ip -n " + a_ + " neigh add fd00:42::2 lladdr 02:00:00:00:42:02 dev dwa0 nud permanent" +
       "; ip -n " + b_ + " neigh add 10.0.42.1 lladdr 02:00:00:00:42:01 dev dwb0 nud permanent" +
       "; ip -n " + b_ + " neigh add fd00:42::1 lladdr 02:00:00:00:42:01 dev dwb0 nud permanent" +
-      "; ip -n " + a_ + " link set lo up; ip -n " + b_ + " link set lo up" +
-      "; ip -n " + a_ + " link set dwa0 up; ip -n " + b_ + " link set dwb0 up";
+      "; ip -n " + a_ + " link set lo up; ip -n " + b_ + " link set lo up" + "; ip -n " + a_ +
+      " link set dwa0 up; ip -n " + b_ + " link set dwb0 up";
   ok_ = sh(s) == 0;
 }
 
@@ -168,7 +167,8 @@ int send_frame(const std::string& ifname, const std::vector<uint8_t>& frame) {
   to.sll_ifindex = if_nametoindex(ifname.c_str());
   to.sll_halen = 6;
   std::memcpy(to.sll_addr, frame.data(), 6);
-  ssize_t n = sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  ssize_t n =
+      sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
   close(fd);
   return n == ssize_t(frame.size()) ? 0 : 2;
 }

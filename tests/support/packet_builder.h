@@ -17,11 +17,20 @@ using Bytes = std::vector<uint8_t>;
 
 class Frame {
  public:
-  Frame& u8(uint8_t v) { b_.push_back(v); return *this; }
+  Frame& u8(uint8_t v) {
+    b_.push_back(v);
+    return *this;
+  }
   Frame& u16(uint16_t v) { return u8(v >> 8).u8(v & 0xff); }
   Frame& u32(uint32_t v) { return u16(v >> 16).u16(v & 0xffff); }
-  Frame& bytes(const Bytes& v) { b_.insert(b_.end(), v.begin(), v.end()); return *this; }
-  Frame& zeros(size_t n) { b_.insert(b_.end(), n, 0); return *this; }
+  Frame& bytes(const Bytes& v) {
+    b_.insert(b_.end(), v.begin(), v.end());
+    return *this;
+  }
+  Frame& zeros(size_t n) {
+    b_.insert(b_.end(), n, 0);
+    return *this;
+  }
   Frame& mac(const std::string& s) {
     unsigned m[6];
     sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]);
@@ -46,15 +55,23 @@ class Frame {
   // IPv4 header without options; total length covers `payload` bytes.
   Frame& ipv4(const std::string& src, const std::string& dst, uint8_t proto, uint16_t payload,
               uint8_t ttl = 64, uint16_t frag = 0x4000, uint16_t id = 1) {
-    return u8(0x45).u8(0).u16(20 + payload).u16(id).u16(frag).u8(ttl).u8(proto).u16(0)
-        .ip4(src).ip4(dst);
+    return u8(0x45)
+        .u8(0)
+        .u16(20 + payload)
+        .u16(id)
+        .u16(frag)
+        .u8(ttl)
+        .u8(proto)
+        .u16(0)
+        .ip4(src)
+        .ip4(dst);
   }
   Frame& ipv6(const std::string& src, const std::string& dst, uint8_t next, uint16_t payload,
               uint8_t hops = 64) {
     return u32(0x60000000).u16(payload).u8(next).u8(hops).ip6(src).ip6(dst);
   }
-  Frame& tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq = 1000,
-             uint32_t ack = 0, uint16_t win = 64240) {
+  Frame& tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq = 1000, uint32_t ack = 0,
+             uint16_t win = 64240) {
     return u16(sport).u16(dport).u32(seq).u32(ack).u8(0x50).u8(flags).u16(win).u16(0).u16(0);
   }
   Frame& udp(uint16_t sport, uint16_t dport, uint16_t payload) {
@@ -63,8 +80,8 @@ class Frame {
   Frame& icmp_echo(uint8_t type, uint16_t id, uint16_t seq) {
     return u8(type).u8(0).u16(0).u16(id).u16(seq);
   }
-  Frame& arp(uint16_t op, const std::string& smac, const std::string& sip,
-             const std::string& tmac, const std::string& tip) {
+  Frame& arp(uint16_t op, const std::string& smac, const std::string& sip, const std::string& tmac,
+             const std::string& tip) {
     return u16(1).u16(0x0800).u8(6).u8(4).u16(op).mac(smac).ip4(sip).mac(tmac).ip4(tip);
   }
   const Bytes& bytes() const { return b_; }

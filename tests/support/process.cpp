@@ -51,7 +51,8 @@ void Process::reader(int out_fd, int err_fd) {
       } else if (i == 0) {
         out_partial_.append(buf, n);
         size_t start = 0;
-        for (size_t nl; (nl = out_partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+        for (size_t nl; (nl = out_partial_.find('\n', start)) != std::string::npos;
+             start = nl + 1) {
           out_count_++;
           if (keep_stdout_) out_lines_.push_back(out_partial_.substr(start, nl - start));
         }

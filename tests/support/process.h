@@ -23,8 +23,8 @@ class Process {
   // the child before exec (to drop privileges, say).
   // `keep_stdout` false: stdout lines are counted, not kept (a storm's
   // worth of events).
-  explicit Process(const std::vector<std::string>& argv,
-                   std::function<void()> pre_exec = nullptr, bool keep_stdout = true);
+  explicit Process(const std::vector<std::string>& argv, std::function<void()> pre_exec = nullptr,
+                   bool keep_stdout = true);
   ~Process();  // SIGKILLs a child still running
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;

@@ -3,27 +3,30 @@
 namespace dw::test {
 namespace {
 
-const char* const kProtos[] = {"ip", "ip6", "arp", "rarp", "tcp", "udp", "icmp", "icmp6", "sctp",
-                               "igmp", "pim", "vrrp", "ah", "esp", "stp", "ipx", "iso", "netbeui",
-                               "decnet", "atalk", "isis", "l1", "lsp", "llc", "pppoed"};
-const char* const kV4[] = {"10.0.0.1", "10.0.0.2", "192.168.1.10", "10.0.42.2", "224.0.0.251",
-                           "255.255.255.255", "172.16.5.4", "1.2.3.4", "192.168.8.1"};
+const char* const kProtos[] = {"ip",    "ip6",  "arp",  "rarp",    "tcp",    "udp",   "icmp",
+                               "icmp6", "sctp", "igmp", "pim",     "vrrp",   "ah",    "esp",
+                               "stp",   "ipx",  "iso",  "netbeui", "decnet", "atalk", "isis",
+                               "l1",    "lsp",  "llc",  "pppoed"};
+const char* const kV4[] = {"10.0.0.1",   "10.0.0.2",    "192.168.1.10",
+                           "10.0.42.2",  "224.0.0.251", "255.255.255.255",
+                           "172.16.5.4", "1.2.3.4",     "192.168.8.1"};
 const char* const kNets4[] = {"10.0.0.0/8", "10.0.0.0/24", "192.168.0.0/16", "224.0.0.0/4",
-                              "0.0.0.0/0", "10.1", "172.16", "192.168.1.0/28"};
+                              "0.0.0.0/0",  "10.1",        "172.16",         "192.168.1.0/28"};
 const char* const kV6[] = {"2001:db8::1", "2001:db8::2", "fe80::1", "ff02::fb", "::1"};
 const char* const kNets6[] = {"2001:db8::/32", "fe80::/10", "ff00::/8", "2001:db8::/64"};
 const char* const kMacs[] = {"02:00:00:00:00:01", "02:00:00:00:00:02", "ff:ff:ff:ff:ff:ff",
                              "01:00:5e:00:00:fb", "02:00:00:00:00:0a"};
-const char* const kPorts[] = {"22", "25", "53", "67", "68", "80", "443", "3306", "5353", "9999",
-                              "6081", "2905", "40000", "0", "65535", "http", "domain"};
+const char* const kPorts[] = {"22",    "25",   "53",    "67",   "68",    "80",
+                              "443",   "3306", "5353",  "9999", "6081",  "2905",
+                              "40000", "0",    "65535", "http", "domain"};
 // No "src and dst": libpcap 1.10's optimizer drops tests of it in some
 // combinations (for `src and dst net 2001:db8::/64` it never loads the
 // destination's first word) and we do not reproduce its wrong answers;
 // docs/filter-language.md lists the cases, the tables test the qualifier.
 const char* const kDirs[] = {"", "src ", "dst ", "src or dst "};
 const char* const kRel[] = {"=", "!=", ">", "<", ">=", "<="};
-const char* const kAccProtos[] = {"ether", "ip", "ip6", "tcp", "udp", "icmp", "icmp6", "arp",
-                                  "sctp", "igmp", "link"};
+const char* const kAccProtos[] = {"ether", "ip",  "ip6",  "tcp",  "udp", "icmp",
+                                  "icmp6", "arp", "sctp", "igmp", "link"};
 const char* const kOps[] = {"+", "-", "*", "&", "|", "^", "<<", ">>", "/", "%"};
 
 }  // namespace
@@ -75,15 +78,15 @@ std::string RandomFilters::primitive() {
              std::to_string(b);
     }
     case 7: {
-      static const char* const q[] = {"ip proto ", "ip6 proto ", "proto ", "ether proto ",
-                                      "ip protochain ", "ip6 protochain "};
-      static const char* const v[] = {"6", "17", "1", "58", "50", "51", "132", "0x800", "0x86dd",
-                                      "\\tcp", "\\udp", "44"};
+      static const char* const q[] = {"ip proto ",    "ip6 proto ",     "proto ",
+                                      "ether proto ", "ip protochain ", "ip6 protochain "};
+      static const char* const v[] = {"6",   "17",    "1",      "58",    "50",    "51",
+                                      "132", "0x800", "0x86dd", "\\tcp", "\\udp", "44"};
       return std::string(q[rng_() % 6]) + v[rng_() % 12];
     }
     case 8: return std::string("ether ") + pick(kDirs) + "host " + pick(kMacs);
     case 9: {
-      static const char* const v[] = {"broadcast", "multicast", "ether broadcast",
+      static const char* const v[] = {"broadcast",       "multicast",    "ether broadcast",
                                       "ether multicast", "ip multicast", "ip6 multicast"};
       return v[rng_() % 6];
     }
@@ -98,8 +101,8 @@ std::string RandomFilters::primitive() {
     }
     case 12: return arith(2) + " " + pick(kRel) + " " + arith(2);
     default: {
-      static const char* const v[] = {"vlan", "vlan 100", "vlan 200", "mpls", "mpls 31",
-                                      "pppoes", "pppoes 0x1234"};
+      static const char* const v[] = {"vlan",    "vlan 100", "vlan 200",     "mpls",
+                                      "mpls 31", "pppoes",   "pppoes 0x1234"};
       return v[rng_() % 7];
     }
   }
@@ -109,7 +112,8 @@ std::string RandomFilters::next(int depth) {
   // After geneve, libpcap reads offsets from scratch registers that only a
   // matching geneve test writes; on other paths they are undefined. So
   // geneve only heads a conjunction.
-  if (depth == 3 && chance(4)) return std::string(chance(50) ? "geneve and (" : "geneve 10 and (") + next(2) + ")";
+  if (depth == 3 && chance(4))
+    return std::string(chance(50) ? "geneve and (" : "geneve 10 and (") + next(2) + ")";
   if (depth <= 0 || chance(35)) return primitive();
   switch (rng_() % 5) {
     case 0: return next(depth - 1) + " and " + next(depth - 1);

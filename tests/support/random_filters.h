@@ -17,7 +17,9 @@ class RandomFilters {
 
  private:
   template <size_t N>
-  const char* pick(const char* const (&a)[N]) { return a[rng_() % N]; }
+  const char* pick(const char* const (&a)[N]) {
+    return a[rng_() % N];
+  }
   bool chance(int percent) { return int(rng_() % 100) < percent; }
   std::string primitive();
   std::string accessor();

@@ -77,8 +77,8 @@ TEST(DropReasons, RunningKernelMatchesTracepointFormat) {
   std::string text = ss.str();
   std::regex pair(R"re(\{ (\d+), "([A-Z0-9_]+)" \})re");
   int checked = 0;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), pair);
-       it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), pair); it != std::sregex_iterator();
+       ++it) {
     uint32_t code = std::stoul((*it)[1]);
     std::string name = (*it)[2];
     if (name == "MAX") continue;

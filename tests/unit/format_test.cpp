@@ -20,12 +20,12 @@ TEST(Json, Escaping) {
       {"a\"b\\c", R"("a\"b\\c")"},
       {"tab\there\nnl", R"("tab\there\nnl")"},
       {std::string("\x01\x1f\x7f", 3), R"("\u0001\u001f\u007f")"},
-      {"caf\xc3\xa9", "\"caf\xc3\xa9\""},               // valid UTF-8 kept
-      {"\xe2\x82\xac", "\"\xe2\x82\xac\""},             // euro sign
-      {"bad\xff", R"("bad\ufffd")"},                     // invalid byte
-      {"\xc3", R"("\ufffd")"},                           // cut sequence
-      {"\xc0\xaf", R"("\ufffd\ufffd")"},                 // overlong
-      {"\xed\xa0\x80", R"("\ufffd\ufffd\ufffd")"},       // surrogate
+      {"caf\xc3\xa9", "\"caf\xc3\xa9\""},           // valid UTF-8 kept
+      {"\xe2\x82\xac", "\"\xe2\x82\xac\""},         // euro sign
+      {"bad\xff", R"("bad\ufffd")"},                // invalid byte
+      {"\xc3", R"("\ufffd")"},                      // cut sequence
+      {"\xc0\xaf", R"("\ufffd\ufffd")"},            // overlong
+      {"\xed\xa0\x80", R"("\ufffd\ufffd\ufffd")"},  // surrogate
       {std::string("nul\0x", 5), R"("nul\u0000x")"},
   };
   for (const auto& c : cases) {
@@ -76,7 +76,8 @@ TEST(Json, EventHasHuatuoFieldsAndOurs) {
   EXPECT_EQ(j["location"], "tcp_v4_rcv+0x91");
   EXPECT_EQ(j["netns"], 4026532345u);
   EXPECT_EQ(j["netdev_name"], "veth0");
-  EXPECT_EQ(j["netdev_linkstatus"], nlohmann::json({"up", "broadcast", "multicast", "running", "lower_up"}));
+  EXPECT_EQ(j["netdev_linkstatus"],
+            nlohmann::json({"up", "broadcast", "multicast", "running", "lower_up"}));
   EXPECT_EQ(j["packet_eth_proto"], "0x0800");
   EXPECT_EQ(j["packet_len"], 74);
   EXPECT_EQ(j["capture_len"], 54);
@@ -112,12 +113,15 @@ TEST(Text, HeaderPacketAndStack) {
   e.comm = "nc";
   format_text(e, out);
   EXPECT_NE(out.find("[nc] 4521 cpu 1 drop (reason NO_SOCKET) at tcp_v4_rcv+0x91\n"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("\n  if 2 (veth0) netns 4026532345 10.0.42.1.52414 > 10.0.42.2.443 ttl 64 "),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("proto TCP (6) flags [S] seq 5 win 64240\n"), std::string::npos) << out;
   EXPECT_NE(out.find("\n    tcp_v4_rcv+0x91\n    ip_protocol_deliver_rcu+0x28\n"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
 }
 
 // An unprivileged process names itself with terminal escapes and gets a
@@ -127,7 +131,9 @@ TEST(Text, KernelStringsReachTheTerminalEscaped) {
   e.comm = "\x1b]0;PWNED\a\x1b[2J";
   e.ifname = "ev\x1b[1mil";
   e.reason = "NO\rSOCKET";
-  e.location = "f\x9b" "1m+0x1";  // C1 CSI, as a single byte
+  e.location =
+      "f\x9b"
+      "1m+0x1";  // C1 CSI, as a single byte
   e.stack = {"tcp_v4_rcv+0x91", "\x1b[31mred"};
   std::string out;
   format_text(e, out);

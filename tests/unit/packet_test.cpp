@@ -41,15 +41,17 @@ TEST(Packet, RawIpv6Udp) {
 }
 
 TEST(Packet, Icmp4AndIcmp6Echo) {
-  Layers a = decode_packet(Frame().eth(0x0800).ipv4("1.1.1.1", "2.2.2.2", 1, 8).icmp_echo(8, 7, 9).bytes(),
-                           LinkType::Ethernet);
+  Layers a =
+      decode_packet(Frame().eth(0x0800).ipv4("1.1.1.1", "2.2.2.2", 1, 8).icmp_echo(8, 7, 9).bytes(),
+                    LinkType::Ethernet);
   ASSERT_TRUE(a.icmp);
   EXPECT_EQ(a.label, "IPv4/ICMP");
   EXPECT_EQ(a.icmp->type, 8);
   EXPECT_EQ(a.icmp->id, 7);
   EXPECT_EQ(a.icmp->seq, 9);
-  Layers b = decode_packet(Frame().eth(0x86dd).ipv6("::1", "::2", 58, 8).icmp_echo(128, 1, 2).bytes(),
-                           LinkType::Ethernet);
+  Layers b =
+      decode_packet(Frame().eth(0x86dd).ipv6("::1", "::2", 58, 8).icmp_echo(128, 1, 2).bytes(),
+                    LinkType::Ethernet);
   ASSERT_TRUE(b.icmp6);
   EXPECT_FALSE(b.icmp);
   EXPECT_EQ(b.label, "IPv6/ICMPv6");
@@ -57,10 +59,12 @@ TEST(Packet, Icmp4AndIcmp6Echo) {
 }
 
 TEST(Packet, Arp) {
-  Layers l = decode_packet(
-      Frame().eth(0x0806, "ff:ff:ff:ff:ff:ff").arp(1, "02:00:00:00:00:01", "10.0.0.1",
-                                                  "00:00:00:00:00:00", "10.0.0.2").bytes(),
-      LinkType::Ethernet);
+  Layers l =
+      decode_packet(Frame()
+                        .eth(0x0806, "ff:ff:ff:ff:ff:ff")
+                        .arp(1, "02:00:00:00:00:01", "10.0.0.1", "00:00:00:00:00:00", "10.0.0.2")
+                        .bytes(),
+                    LinkType::Ethernet);
   ASSERT_TRUE(l.arp);
   EXPECT_EQ(l.label, "ARP");
   EXPECT_EQ(l.arp->operation, 1);
@@ -69,8 +73,12 @@ TEST(Packet, Arp) {
 }
 
 TEST(Packet, VlanAndQinQ) {
-  Bytes f = Frame().eth(0x88a8).vlan(0x2064, 0x8100).vlan(0x00c8, 0x0800)
-                .ipv4("10.0.0.1", "10.0.0.2", 17, 8).udp(1, 2, 0);
+  Bytes f = Frame()
+                .eth(0x88a8)
+                .vlan(0x2064, 0x8100)
+                .vlan(0x00c8, 0x0800)
+                .ipv4("10.0.0.1", "10.0.0.2", 17, 8)
+                .udp(1, 2, 0);
   Layers l = decode_packet(f, LinkType::Ethernet);
   ASSERT_EQ(l.vlans.size(), 2u);
   EXPECT_EQ(l.vlans[0].id, 100);
@@ -82,7 +90,8 @@ TEST(Packet, VlanAndQinQ) {
 }
 
 TEST(Packet, OffloadedVlanComesFirst) {
-  Layers l = decode_packet(tcp_syn_v4(), LinkType::Ethernet, std::make_pair(uint16_t(42), uint16_t(0x8100)));
+  Layers l = decode_packet(tcp_syn_v4(), LinkType::Ethernet,
+                           std::make_pair(uint16_t(42), uint16_t(0x8100)));
   ASSERT_EQ(l.vlans.size(), 1u);
   EXPECT_EQ(l.vlans[0].id, 42);
   EXPECT_TRUE(l.vlans[0].offloaded);
@@ -112,7 +121,14 @@ TEST(Packet, Ipv6ExtensionHeadersAndFragments) {
 }
 
 TEST(Packet, Ieee8023Frame) {
-  Bytes f = Frame().mac("01:80:c2:00:00:00").mac("02:00:00:00:00:01").u16(38).u8(0x42).u8(0x42).u8(3).zeros(35);
+  Bytes f = Frame()
+                .mac("01:80:c2:00:00:00")
+                .mac("02:00:00:00:00:01")
+                .u16(38)
+                .u8(0x42)
+                .u8(0x42)
+                .u8(3)
+                .zeros(35);
   Layers l = decode_packet(f, LinkType::Ethernet);
   ASSERT_TRUE(l.ether);
   EXPECT_EQ(l.ether->length, 38);
@@ -125,7 +141,8 @@ TEST(Packet, TruncatedFramesGivePartialLayers) {
   std::vector<Bytes> frames = {
       tcp_syn_v4(),
       Frame().eth(0x86dd).ipv6("::1", "::2", 0, 28).u8(6).u8(0).zeros(6).tcp(1, 80, 0x12),
-      Frame().eth(0x8100).vlan(5, 0x0806).arp(2, "02:00:00:00:00:01", "1.2.3.4", "02:00:00:00:00:02", "1.2.3.5"),
+      Frame().eth(0x8100).vlan(5, 0x0806).arp(2, "02:00:00:00:00:01", "1.2.3.4",
+                                              "02:00:00:00:00:02", "1.2.3.5"),
       Frame().eth(0x0800).ipv4("1.1.1.1", "2.2.2.2", 1, 8).icmp_echo(0, 1, 1),
   };
   for (const Bytes& f : frames) {

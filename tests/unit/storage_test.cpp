@@ -24,9 +24,14 @@ struct B64Case {
 };
 
 TEST(Base64, Rfc4648Vectors) {
-  const B64Case cases[] = {{"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},
-                           {"foo", "Zm9v"},    {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
-                           {"foobar", "Zm9vYmFy"}, {"\xff\xfe\x00", "//4A"}};
+  const B64Case cases[] = {{"", ""},
+                           {"f", "Zg=="},
+                           {"fo", "Zm8="},
+                           {"foo", "Zm9v"},
+                           {"foob", "Zm9vYg=="},
+                           {"fooba", "Zm9vYmE="},
+                           {"foobar", "Zm9vYmFy"},
+                           {"\xff\xfe\x00", "//4A"}};
   for (const auto& c : cases) {
     std::vector<uint8_t> raw(c.raw.begin(), c.raw.end());
     if (c.text == "//4A") raw = {0xff, 0xfe, 0x00};
@@ -53,11 +58,11 @@ TEST(Rfc3339, ParsesWhatFormatJsonWrites) {
   }
   // Years 0000 and 9999 would overflow the nanoseconds (signed overflow,
   // a negative fraction when printed): outside 1970..2261 is not a time.
-  for (const char* bad : {"2026-06-20T08:30:12Z", "2026-06-20T08:30:12.123456789",
-                          "2026-06-20 08:30:12.123456789Z", "x", "",
-                          "0000-01-01T00:00:00.000000000Z", "9999-12-31T23:59:59.999999999Z",
-                          "1969-12-31T23:59:59.999999999Z", "2026-13-01T00:00:00.000000000Z",
-                          "2026-06-20T08:30:12.-12345678Z"})
+  for (const char* bad :
+       {"2026-06-20T08:30:12Z", "2026-06-20T08:30:12.123456789", "2026-06-20 08:30:12.123456789Z",
+        "x", "", "0000-01-01T00:00:00.000000000Z", "9999-12-31T23:59:59.999999999Z",
+        "1969-12-31T23:59:59.999999999Z", "2026-13-01T00:00:00.000000000Z",
+        "2026-06-20T08:30:12.-12345678Z"})
     EXPECT_FALSE(parse_rfc3339_utc(bad)) << bad;
 }
 
@@ -77,7 +82,8 @@ DropEvent sample(bool link_level) {
   e.ifname = "veth0";
   e.eth_proto = 0x0800;
   if (link_level) {
-    e.packet = test::Frame().eth(0x0800).ipv4("10.0.42.1", "10.0.42.2", 6, 20).tcp(52414, 443, 2, 5);
+    e.packet =
+        test::Frame().eth(0x0800).ipv4("10.0.42.1", "10.0.42.2", 6, 20).tcp(52414, 443, 2, 5);
   } else {
     e.packet = test::Frame().ipv4("10.0.42.1", "10.0.42.2", 17, 8).udp(5353, 53, 0);
   }
@@ -146,10 +152,18 @@ struct SizeCase {
 };
 
 TEST(FileSize, TcpdumpUnits) {
-  const SizeCase cases[] = {{"1", 1000000},     {"100", 100000000}, {"1k", 1024},
-                            {"2K", 2048},       {"3m", 3 << 20},    {"1g", 1ull << 30},
-                            {"0", std::nullopt}, {"", std::nullopt}, {"k", std::nullopt},
-                            {"1.5", std::nullopt}, {"-1", std::nullopt}, {"1kb", std::nullopt},
+  const SizeCase cases[] = {{"1", 1000000},
+                            {"100", 100000000},
+                            {"1k", 1024},
+                            {"2K", 2048},
+                            {"3m", 3 << 20},
+                            {"1g", 1ull << 30},
+                            {"0", std::nullopt},
+                            {"", std::nullopt},
+                            {"k", std::nullopt},
+                            {"1.5", std::nullopt},
+                            {"-1", std::nullopt},
+                            {"1kb", std::nullopt},
                             {"99999999999", std::nullopt}};
   for (const auto& c : cases) EXPECT_EQ(parse_file_size(c.text), c.bytes) << c.text;
 }
