@@ -26,7 +26,7 @@
 #include <optional>
 
 #include "compiler/link.h"
-#include "dropwatch_abi.h"
+#include "bpf/dropwatch_abi.h"
 #include "empty.skel.h"
 #include "events/noise.h"
 #include "probe/kallsyms.h"

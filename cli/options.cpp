@@ -8,7 +8,7 @@
 #include "cli/exit_codes.h"
 #include "cli/help_text.h"
 #include "cli/man_formatter.h"
-#include "dropwatch_abi.h"
+#include "bpf/dropwatch_abi.h"
 #include "events/output_file.h"
 
 namespace dw::cli {

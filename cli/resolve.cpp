@@ -15,6 +15,8 @@
 #include <map>
 #include <thread>
 
+#include "events/text.h"
+
 namespace dw::cli {
 namespace {
 
@@ -128,9 +130,9 @@ Result<std::vector<probe::DeviceKey>> resolve_devices(const std::string& list, c
     auto it = devs->find(n);
     if (it == devs->end()) {
       std::string have;
-      for (const auto& [name, idx] : *devs) {
+      for (const auto& [name, idx] : *devs) {  // kernel names: escaped for the terminal
         if (!have.empty()) have += ", ";
-        have += name;
+        have += events::escaped(name);
       }
       std::string msg = "unknown device '" + n + "'";
       if (!ns.path.empty()) msg.append(" in network namespace ").append(ns.path);

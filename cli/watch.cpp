@@ -13,7 +13,7 @@
 #include "cli/exit_codes.h"
 #include "cli/resolve.h"
 #include "compiler/link.h"
-#include "dropwatch_abi.h"
+#include "bpf/dropwatch_abi.h"
 #include "events/metrics.h"
 #include "events/metrics_server.h"
 #include "events/output_file.h"

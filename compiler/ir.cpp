@@ -242,29 +242,18 @@ uint32_t ValueIds::id(const Value* v) {
   return it->second;
 }
 
-size_t node_count(const PredPtr& p) {
-  std::unordered_map<const void*, bool> seen;
+size_t test_count(const PredPtr& p) {
+  std::unordered_map<const Pred*, bool> seen;
+  std::vector<const Pred*> todo = {p.get()};
   size_t n = 0;
-  std::vector<const Value*> values;
-  std::vector<const Pred*> preds = {p.get()};
-  while (!preds.empty()) {
-    const Pred* q = preds.back();
-    preds.pop_back();
+  while (!todo.empty()) {
+    const Pred* q = todo.back();
+    todo.pop_back();
     if (!q || seen[q]) continue;
     seen[q] = true;
-    n++;
-    preds.push_back(q->l.get());
-    preds.push_back(q->r.get());
-    values.push_back(q->a.get());
-    values.push_back(q->b.get());
-  }
-  while (!values.empty()) {
-    const Value* v = values.back();
-    values.pop_back();
-    if (!v || seen[v]) continue;
-    seen[v] = true;
-    n++;
-    for (const Value* c : {v->a.get(), v->b.get(), v->c.get(), v->d.get()}) values.push_back(c);
+    n += q->kind == Pred::Kind::Cmp;
+    todo.push_back(q->l.get());
+    todo.push_back(q->r.get());
   }
   return n;
 }

@@ -119,8 +119,8 @@ class ValueIds {
   std::unordered_map<const Value*, uint32_t> memo_;
 };
 
-// Nodes of the predicate and its values, each shared one counted once:
-// the budget that turns a blow-up into "expression too complex".
-size_t node_count(const PredPtr& p);
+// Comparisons in the predicate, each shared one counted once: a lower
+// bound of the decision DAG's tests, known before anything is built.
+size_t test_count(const PredPtr& p);
 
 }  // namespace dw::filter::ir

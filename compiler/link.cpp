@@ -6,8 +6,8 @@
 
 #include "bpf/bitcode.h"
 #include "compiler/codegen_llvm.h"
-#include "dropwatch_abi.h"
-#include "filter_abi.h"
+#include "bpf/dropwatch_abi.h"
+#include "bpf/filter_abi.h"
 
 namespace dw::filter {
 

@@ -54,12 +54,17 @@ Expected<FrontEnd> compile_front(const std::string& expr, const LowerOptions& op
     fe.dag = build_dag(fe.ir);
     return fe;
   }
+  auto too_complex = [&](size_t tests) {
+    return error({0, uint32_t(expr.size())},
+                 "expression too complex: " + std::to_string(tests) + " tests, more than the " +
+                     std::to_string(kMaxTests) + " dropwatch optimizes");
+  };
+  // Folding removes a few tests, never most: a far larger count is
+  // refused before the work.
+  if (size_t n = ir::test_count(lowered->pred); n > 4 * kMaxTests) return too_complex(n);
   fe.ir = simplify(lowered->pred);
   Dag built = build_dag(fe.ir);
-  if (built.tests() > kMaxTests)
-    return error({0, uint32_t(expr.size())},
-                 "expression too complex: " + std::to_string(built.tests()) +
-                     " tests, more than the " + std::to_string(kMaxTests) + " dropwatch optimizes");
+  if (built.tests() > kMaxTests) return too_complex(built.tests());
   // The root block's loads as libpcap keeps them: after its second phase.
   fe.dag = optimize_dag(built, simplify(first_test(lowered->pred)));
   if (fe.dag.root == Dag::kReject)

@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "dropwatch_abi.h"
+#include "bpf/dropwatch_abi.h"
 
 namespace dw::events {
 namespace {

@@ -1,4 +1,4 @@
-// Where events go. The live loop (cli/watch.cpp) and the offline commands
+// Where events go. The live loop (cli/event_loop.cpp) and the offline commands
 // (cli/offline.cpp) hand every event to each sink of a list, call flush()
 // between batches, close() once at the end, and build the exit report from
 // what each sink says it did. A sink never blocks the loop: what it cannot

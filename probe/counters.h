@@ -9,7 +9,7 @@
 #include <iterator>
 #include <string_view>
 
-#include "dropwatch_abi.h"
+#include "bpf/dropwatch_abi.h"
 
 namespace dw::probe {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "filter_abi.h"
+#include "bpf/filter_abi.h"
 
 namespace dw::probe {
 namespace {

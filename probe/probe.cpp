@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "dropwatch.skel.h"
-#include "dropwatch_abi.h"
+#include "bpf/dropwatch_abi.h"
 
 namespace dw::probe {
 namespace {
