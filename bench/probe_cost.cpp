@@ -25,8 +25,8 @@
 
 #include <optional>
 
-#include "compiler/link.h"
 #include "bpf/dropwatch_abi.h"
+#include "compiler/link.h"
 #include "empty.skel.h"
 #include "events/noise.h"
 #include "probe/kallsyms.h"

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "bpf/dropwatch_abi.h"
 #include "cli/exit_codes.h"
 #include "cli/help_text.h"
 #include "cli/man_formatter.h"
-#include "bpf/dropwatch_abi.h"
 #include "events/output_file.h"
 
 namespace dw::cli {

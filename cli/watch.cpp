@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "bpf/dropwatch_abi.h"
 #include "cli/capabilities.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/resolve.h"
 #include "compiler/link.h"
-#include "bpf/dropwatch_abi.h"
 #include "events/metrics.h"
 #include "events/metrics_server.h"
 #include "events/output_file.h"

@@ -5,9 +5,9 @@
 #include <llvm/Support/MemoryBuffer.h>
 
 #include "bpf/bitcode.h"
-#include "compiler/codegen_llvm.h"
 #include "bpf/dropwatch_abi.h"
 #include "bpf/filter_abi.h"
+#include "compiler/codegen_llvm.h"
 
 namespace dw::filter {
 

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <vector>
 
-#include "dropwatch.skel.h"
 #include "bpf/dropwatch_abi.h"
+#include "dropwatch.skel.h"
 
 namespace dw::probe {
 namespace {

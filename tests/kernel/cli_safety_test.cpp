@@ -21,19 +21,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct CliRun {
-  int status;
-  std::string out, err;
-};
+using CliRun = Finished;
 
-CliRun run(const std::vector<std::string>& args) {
-  Process p(args);
-  CliRun r;
-  r.status = p.wait(60s);
-  for (const auto& l : p.stdout_lines()) r.out += l + "\n";
-  r.err = p.stderr_text();
-  return r;
-}
+CliRun run(const std::vector<std::string>& args) { return run_to_end(args); }
 
 class TempDir {
  public:

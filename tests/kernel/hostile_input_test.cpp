@@ -49,21 +49,9 @@ std::vector<Hostile> hostile() {
   };
 }
 
-struct Outcome {
-  int status;
-  std::string err, out;
-  double seconds;
-};
+using Outcome = Finished;
 
-Outcome run(std::vector<std::string> argv) {
-  auto t0 = std::chrono::steady_clock::now();
-  Process p(argv);
-  int status = p.wait(60s);
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::string out;
-  for (const auto& l : p.stdout_lines()) out += l + "\n";
-  return {status, p.stderr_text(), out, s};
-}
+Outcome run(const std::vector<std::string>& argv) { return run_to_end(argv); }
 
 void expect(const Hostile& h, const Outcome& o, int error_status, const char* tool) {
   SCOPED_TRACE(std::string(tool) + ": " + h.name);

@@ -28,19 +28,9 @@ using events::DropEvent;
 using events::format_json;
 using nlohmann::json;
 
-struct CliRun {
-  int status;
-  std::string out, err;
-};
+using CliRun = Finished;
 
-CliRun run(std::vector<std::string> args) {
-  Process p(args);
-  CliRun r;
-  r.status = p.wait(60s);
-  for (const auto& l : p.stdout_lines()) r.out += l + "\n";
-  r.err = p.stderr_text();
-  return r;
-}
+CliRun run(const std::vector<std::string>& args) { return run_to_end(args); }
 
 std::vector<json> read_events(const std::string& path) {
   std::ifstream f(path);

@@ -68,6 +68,15 @@ void expect_accounted(const std::string& err) {
 
 std::string netns_path(const Netns& ns) { return "/run/netns/" + ns.name(); }
 
+// Sends `sig` and waits for the exit; returns the seconds it took (the
+// status in *status).
+double stop(Process& p, int sig, int* status) {
+  auto t0 = Clock::now();
+  p.signal(sig);
+  *status = p.wait(10s);
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 TEST(Storm, OutputKeepsFlowingMemoryStaysBoundedAndSigintEndsTheRunInASecond) {
   Netns ns("dwst");
   ASSERT_TRUE(ns.ok());
@@ -83,10 +92,8 @@ TEST(Storm, OutputKeepsFlowingMemoryStaysBoundedAndSigintEndsTheRunInASecond) {
   EXPECT_GT(lines2, lines1 + 1000) << "events are written during the storm";
   EXPECT_LT(rss1, 200u << 10);
   EXPECT_LT(rss2, 200u << 10);
-  auto t0 = Clock::now();
-  dw->signal(SIGINT);
-  int status = dw->wait(10s);
-  double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  int status;
+  double took = stop(*dw, SIGINT, &status);
   EXPECT_EQ(status, 0) << dw->stderr_text();
   EXPECT_LT(took, 1.0) << "SIGINT during the storm";
   s->wait(10s);
@@ -142,10 +149,8 @@ TEST(Storm, AStalledStdoutReaderDoesNotHoldTheRun) {
   ASSERT_TRUE(dw.wait_stderr("dropwatch: watching", 30s)) << dw.stderr_text();
   auto s = storm(ns, 4);
   std::this_thread::sleep_for(2s);
-  auto t0 = Clock::now();
-  dw.signal(SIGTERM);
-  int status = dw.wait(10s);
-  double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  int status;
+  double took = stop(dw, SIGTERM, &status);
   EXPECT_EQ(status, 0) << dw.stderr_text();
   EXPECT_LT(took, 1.0) << "SIGTERM with a stalled reader";
   std::string err = dw.stderr_text();
@@ -171,10 +176,8 @@ TEST(Storm, ACollectorThatStopsReadingChangesOnlyACount) {
   acceptor.join();
   auto s = storm(ns, 4);
   std::this_thread::sleep_for(2s);
-  auto t0 = Clock::now();
-  dw.signal(SIGINT);
-  int status = dw.wait(10s);
-  double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  int status;
+  double took = stop(dw, SIGINT, &status);
   EXPECT_EQ(status, 0) << dw.stderr_text();
   EXPECT_LT(took, 1.0) << "SIGINT with a collector that does not read";
   std::string err = dw.stderr_text();

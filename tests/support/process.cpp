@@ -120,6 +120,17 @@ std::string Process::stderr_text() {
   return err_;
 }
 
+Finished run_to_end(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  auto t0 = std::chrono::steady_clock::now();
+  Process p(argv);
+  Finished f;
+  f.status = p.wait(timeout);
+  f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& l : p.stdout_lines()) f.out += l + "\n";
+  f.err = p.stderr_text();
+  return f;
+}
+
 std::string shell_output(const std::string& cmd) {
   std::string out;
   FILE* f = popen(cmd.c_str(), "r");

@@ -17,6 +17,16 @@ namespace dw::test {
 // Runs `cmd` with /bin/sh and returns what it wrote to stdout.
 std::string shell_output(const std::string& cmd);
 
+// A command run to its end: exit status (-1 when still running after the
+// timeout, then killed), what it wrote, how long it took.
+struct Finished {
+  int status = -1;
+  std::string out, err;
+  double seconds = 0;
+};
+Finished run_to_end(const std::vector<std::string>& argv,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 class Process {
  public:
   // Starts argv[0] (a path) with the rest as arguments. `pre_exec` runs in
