@@ -6,6 +6,12 @@
  * kernels without BTF tracepoints, fields read with CO-RE probe reads, ~35 ns
  * each). The loader picks one at run time with bpf_program__set_autoload().
  *
+ * One object for every kernel from 5.10: what a kernel lacks is a CO-RE
+ * constant (HAVE_*), so the branch that needs it is never verified there.
+ * The tracepoint got its reason in 5.17 and rx_sk in 6.11 (as arguments of
+ * the BTF tracepoint too); bpf_get_current_task_btf() came in 5.11, the
+ * socket's cgroup pointer in 5.15, skb->vlan_all in 6.2.
+ *
  * handle_drop() runs these steps, cheapest first; a drop that a gate rejects
  * reserves nothing and copies at most its headers, and every drop ends in
  * exactly one counter (dropwatch_abi.h):
@@ -108,6 +114,15 @@ struct {
  * the other branch is compiled away. */
 #define DW_READ(btf, direct, ...) ((btf) ? (direct) : BPF_CORE_READ(__VA_ARGS__))
 
+#define HAVE_REASON bpf_core_field_exists(((struct trace_event_raw_kfree_skb *)0)->reason)
+#define HAVE_RX_SK bpf_core_field_exists(((struct trace_event_raw_kfree_skb *)0)->rx_sk)
+#define HAVE_TASK_BTF bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
+
+/* Before 6.2 the presence of a VLAN tag was a bit of its own. */
+struct sk_buff___vlan_present {
+	__u8 vlan_present : 1;
+} __attribute__((preserve_access_index));
+
 #define ETH_HLEN 14
 #define ETH_ALEN 6
 #define MAC_UNSET 0xffff
@@ -192,6 +207,16 @@ static __always_inline bool gate_device(struct drop *d, struct dw_counters *c, c
 	return false;
 }
 
+static __always_inline bool vlan_tagged(struct sk_buff *skb, const bool btf)
+{
+	if (bpf_core_field_exists(skb->vlan_all))
+		return DW_READ(btf, skb->vlan_all, skb, vlan_all) != 0;
+	struct sk_buff___vlan_present *old = (void *)skb;
+	if (bpf_core_field_exists(old->vlan_present))
+		return BPF_CORE_READ_BITFIELD_PROBED(old, vlan_present);
+	return false;
+}
+
 /* 4. One copy of the headers, from the MAC header when it is set, else
  * from the network header, never past the linear data (head..tail). Only
  * the capture fields of the event are set here; fill_event() sets the rest
@@ -214,7 +239,6 @@ static __always_inline void capture(struct dw_event *e, struct drop *d, const bo
 	__u32 tail = DW_READ(btf, skb->tail, skb, tail);
 	__u16 mac = DW_READ(btf, skb->mac_header, skb, mac_header);
 	__u16 net = DW_READ(btf, skb->network_header, skb, network_header);
-	__u32 vlan_all = DW_READ(btf, skb->vlan_all, skb, vlan_all);
 	__u32 start = 0;
 	if (mac != MAC_UNSET && net > mac && net - mac >= ETH_HLEN && net - mac < 256) {
 		e->origin = DW_ORIGIN_MAC;
@@ -237,7 +261,7 @@ static __always_inline void capture(struct dw_event *e, struct drop *d, const bo
 	 * capture on Linux shows it: copy 4 bytes further, then move the MAC
 	 * addresses back over the gap and write the tag. */
 	__u32 shift = 0;
-	if (vlan_all && e->origin == DW_ORIGIN_MAC) {
+	if (e->origin == DW_ORIGIN_MAC && vlan_tagged(skb, btf)) {
 		e->flags |= DW_EV_VLAN;
 		e->vlan_tci = DW_READ(btf, skb->vlan_tci, skb, vlan_tci);
 		e->vlan_proto = DW_READ(btf, skb->vlan_proto, skb, vlan_proto);
@@ -282,9 +306,13 @@ static __always_inline bool gate_filter(struct dw_event *e, struct drop *d,
 	int ok;
 	if (link) {
 		ok = dw_filter_link(e->data, cap, e->wire_len);
+	} else if (e->origin == DW_ORIGIN_NETWORK) {
+		ok = dw_filter_net(e->data, cap, e->wire_len);
 	} else {
-		/* network level: skip a link header we captured but cannot read */
-		__u32 off = e->origin == DW_ORIGIN_MAC ? e->net_offset : 0;
+		/* a link header we captured but cannot read: skip it. (A
+		 * separate call: 5.10's verifier loses the pointer after
+		 * clamping a zero offset.) */
+		__u32 off = e->net_offset;
 		if (off > cap)
 			off = cap;
 		off &= 0xff;
@@ -340,7 +368,7 @@ static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64
 	e->location = location;
 	e->reason = reason;
 	e->cpu = bpf_get_smp_processor_id();
-	if (btf) {
+	if (btf && HAVE_TASK_BTF) {
 		/* Straight from the task: direct loads cost a few ns, the
 		 * cgroup and comm helpers tens (measured, docs/performance.md). */
 		struct task_struct *task = bpf_get_current_task_btf();
@@ -370,8 +398,9 @@ static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64
 		e->sk_state = DW_READ(btf, sk->__sk_common.skc_state, sk, __sk_common.skc_state);
 		e->sk_protocol = DW_READ(btf, sk->sk_protocol, sk, sk_protocol);
 		/* the socket's cgroup: the container that owns the flow */
-		e->sk_cgroup_id = DW_READ(btf, sk->sk_cgrp_data.cgroup->kn->id, sk,
-					  sk_cgrp_data.cgroup, kn, id);
+		if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+			e->sk_cgroup_id = DW_READ(btf, sk->sk_cgrp_data.cgroup->kn->id, sk,
+						  sk_cgrp_data.cgroup, kn, id);
 	}
 }
 
@@ -415,7 +444,10 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 				       __u32 reason, struct sock *rx_sk, const bool btf)
 {
 	/* Not drops: the kernel reports normal frees through the same path. */
-	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED) ||
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
+		return 0;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_NOT_DROPPED_YET) &&
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_NOT_DROPPED_YET))
 		return 0;
 
@@ -465,20 +497,31 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	return 0;
 }
 
+/* The BTF tracepoint's arguments: (skb, location[, reason[, rx_sk]]); an
+ * argument this kernel does not pass is never read. */
 SEC("tp_btf/kfree_skb")
-int BPF_PROG(dw_kfree_skb_btf, struct sk_buff *skb, void *location,
-	     enum skb_drop_reason reason, struct sock *rx_sk)
+int dw_kfree_skb_btf(__u64 *ctx)
 {
-	return handle_drop(ctx, skb, (__u64)location, reason, rx_sk, true);
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+	__u32 reason = 0;
+	struct sock *rx_sk = NULL;
+
+	if (HAVE_REASON)
+		reason = ctx[2];
+	if (HAVE_RX_SK)
+		rx_sk = (struct sock *)ctx[3];
+	return handle_drop(ctx, skb, ctx[1], reason, rx_sk, true);
 }
 
 SEC("tracepoint/skb/kfree_skb")
 int dw_kfree_skb_tp(struct trace_event_raw_kfree_skb *args)
 {
+	__u32 reason = 0;
 	struct sock *rx_sk = NULL;
-	/* rx_sk joined the tracepoint in 6.11. */
+
+	if (bpf_core_field_exists(args->reason))
+		reason = args->reason;
 	if (bpf_core_field_exists(args->rx_sk))
 		rx_sk = args->rx_sk;
-	return handle_drop(args, args->skbaddr, (__u64)args->location, args->reason, rx_sk,
-			   false);
+	return handle_drop(args, args->skbaddr, (__u64)args->location, reason, rx_sk, false);
 }

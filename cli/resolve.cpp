@@ -147,6 +147,10 @@ Result<std::vector<probe::DeviceKey>> resolve_devices(const std::string& list, c
 Result<std::vector<uint32_t>> resolve_reasons(const std::string& list,
                                               const probe::DropReasons& known) {
   std::vector<uint32_t> out;
+  if (!known.reported())
+    return fail(
+        "--reason: this kernel reports no drop reasons (they came with Linux 5.17), so "
+        "none can be selected");
   auto names = split_list(list);
   if (names.empty()) return fail("--reason: no reason names given");
   for (const std::string& n : names) {

@@ -24,6 +24,7 @@
 #include "events/unix_stream.h"
 #include "probe/drop_reasons.h"
 #include "probe/kallsyms.h"
+#include "probe/kernel_features.h"
 
 namespace dw::cli {
 namespace {
@@ -46,6 +47,8 @@ struct Plan {
 
 // --list-reasons and --list-noise-rules print and end the run.
 int list_reasons(const probe::DropReasons& reasons) {
+  if (!reasons.reported())
+    std::fprintf(stderr, "dropwatch: this kernel reports no drop reasons (they came with 5.17)\n");
   for (const auto& [code, name] : reasons.all())
     std::printf("%-32s %u %s\n", events::escaped(name).c_str(), code,
                 events::escaped(reasons.subsystem(code)).c_str());
@@ -241,12 +244,24 @@ void install_signals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+// One line on what this kernel lacks and what that changes, or nothing.
+void say_what_is_missing(const probe::Probe& p, const probe::Config& c) {
+  auto f = probe::KernelFeatures::detect();
+  std::string lacks = f ? f->lacking() : "";
+  if (c.attach == probe::AttachMode::Auto && p.attach_point().starts_with("tracepoint/")) {
+    lacks += lacks.empty() ? "kernel " + (f ? f->release : std::string("?")) + " lacks " : "; ";
+    lacks += "a usable BTF tracepoint: the classic one is used, each field read ~35 ns";
+  }
+  if (!lacks.empty()) std::fprintf(stderr, "dropwatch: %s\n", lacks.c_str());
+}
+
 // Attached: the loop until the end, then the exit report.
 int watch(const WatchOptions& w, Plan& plan, Outputs& out, const probe::DropReasons& reasons) {
   if (!plan.noise) return kExitFailure;  // make_plan() sets it
   install_signals();
   auto probe = probe::Probe::start(plan.elf, plan.config);
   if (!probe) return report_error(probe.error(), kExitFailure);
+  say_what_is_missing(**probe, plan.config);
   // After attaching, so our own program's frames can be named and trimmed.
   auto syms = probe::Kallsyms::load();
   if (!syms) return report_error(syms.error(), kExitFailure);

@@ -47,6 +47,7 @@ using BtfPtr = std::unique_ptr<btf, BtfDeleter>;
 DropReasons DropReasons::from_btf(const btf* base, const std::vector<const btf*>& extra) {
   DropReasons r;
   if (const btf_type* t = find_enum(base, "skb_drop_reason")) {
+    r.reported_ = true;
     for_each_enum_value(base, t, [&](std::string_view name, uint32_t v) {
       if (name.starts_with(kCorePrefix)) name.remove_prefix(kCorePrefix.size());
       if (name == "MAX") return;  // a bound, not a reason
@@ -110,6 +111,7 @@ Result<DropReasons> DropReasons::from_kernel(const std::string& btf_dir) {
 }
 
 std::string DropReasons::name(uint32_t code) const {
+  if (!reported_) return "UNREPORTED";
   if (auto it = names_.find(code); it != names_.end()) return it->second;
   return "UNKNOWN(" + std::to_string(code) + ")";
 }

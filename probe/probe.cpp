@@ -15,6 +15,7 @@
 
 #include "bpf/dropwatch_abi.h"
 #include "dropwatch.skel.h"
+#include "probe/filter_linkage.h"
 
 namespace dw::probe {
 namespace {
@@ -33,9 +34,11 @@ bool exists(const char* path) {
 
 std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
+// EPERM is the kernel saying no to the process; the verifier's refusals
+// come as EACCES, EINVAL or E2BIG.
 std::string load_error(int err) {
   err = err < 0 ? -err : err;
-  if (err == EPERM || err == EACCES)
+  if (err == EPERM)
     return "loading the probe was refused (" + errno_text(err) +
            "): run dropwatch as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE";
   return "the kernel rejected the probe (" + errno_text(err) +
@@ -83,8 +86,7 @@ Result<std::unique_ptr<Probe>> Probe::start(std::span<const uint8_t> elf, const 
   auto st = try_start(c, btf, elf);
   // Fall back to the classic tracepoint when the BTF one cannot be used,
   // unless the mode was asked for explicitly or the failure was a permission.
-  if (!st && c.attach == AttachMode::Auto && st.error().code != EPERM &&
-      st.error().code != EACCES) {
+  if (!st && c.attach == AttachMode::Auto && st.error().code != EPERM) {
     auto tp = try_start(c, false, elf);
     if (!tp)
       return fail(st.error().message +
@@ -175,6 +177,7 @@ Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, bool btf
     return fail("cannot open the BPF object: " + errno_text(err), -err);
   std::string why;
   if (!configure(sk, o, &why)) return fail(why);
+  if (filters_must_be_static()) make_filters_static(sk->obj);
   st->prog = btf ? sk->progs.dw_kfree_skb_btf : sk->progs.dw_kfree_skb_tp;
   bpf_program__set_autoload(btf ? sk->progs.dw_kfree_skb_tp : sk->progs.dw_kfree_skb_btf, false);
   if (int err = dropwatch_bpf__load(sk)) return fail(load_error(err), err < 0 ? -err : err);

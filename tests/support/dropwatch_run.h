@@ -18,13 +18,13 @@ namespace dw::test {
 // Starts dropwatch with `args` (prefix, e.g. {"ip", "netns", "exec", "x"},
 // comes first when given) and waits for "dropwatch: watching". Null when it
 // did not attach; its stderr is then in *why.
-inline std::unique_ptr<Process> start_dropwatch(std::vector<std::string> args,
-                                                std::string* why = nullptr,
-                                                std::vector<std::string> prefix = {}) {
+inline std::unique_ptr<Process> start_dropwatch(
+    std::vector<std::string> args, std::string* why = nullptr, std::vector<std::string> prefix = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   args.insert(args.begin(), dropwatch_path());
   args.insert(args.begin(), prefix.begin(), prefix.end());
   auto p = std::make_unique<Process>(args);
-  if (!p->wait_stderr("dropwatch: watching", std::chrono::seconds(30))) {
+  if (!p->wait_stderr("dropwatch: watching", timeout)) {
     if (why) *why = p->stderr_text();
     return nullptr;
   }

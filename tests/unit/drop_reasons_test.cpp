@@ -1,4 +1,5 @@
 #include "probe/drop_reasons.h"
+#include "probe/kernel_features.h"
 
 #include <gtest/gtest.h>
 
@@ -39,6 +40,33 @@ TEST(DropReasons, CoreOnlyBtfHasNoSubsystems) {
   EXPECT_EQ(r.subsystem(0x10002), "UNKNOWN(1)");
   EXPECT_EQ(r.code("NO_SOCKET"), 3u);
   EXPECT_FALSE(r.code("NO_SUCH_REASON"));
+}
+
+// Before 5.17 the kernel has no enum skb_drop_reason: nothing to name, and
+// every event says so.
+TEST(DropReasons, AKernelWithoutReasonsSaysUnreported) {
+  BtfPtr b(btf__new_empty());
+  btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+  DropReasons r = DropReasons::from_btf(b.get());
+  EXPECT_FALSE(r.reported());
+  EXPECT_EQ(r.name(0), "UNREPORTED");
+  EXPECT_TRUE(r.all().empty());
+  EXPECT_TRUE(DropReasons::from_btf(core_only_btf().get()).reported());
+}
+
+TEST(KernelFeatures, TheLineSaysWhatIsMissingAndWhatThatChanges) {
+  KernelFeatures f;
+  f.release = "5.10.0-32-amd64";
+  EXPECT_EQ(f.lacking(), "");
+  f.drop_reasons = false;
+  f.socket_cgroup = false;
+  EXPECT_EQ(f.lacking(),
+            "kernel 5.10.0-32-amd64 lacks drop reasons (5.17+): events say reason UNREPORTED, "
+            "--reason selects nothing; the socket's cgroup (5.15+): no cgroup_path or "
+            "container_id");
+  auto here = KernelFeatures::detect();
+  ASSERT_TRUE(here) << here.error().message;
+  EXPECT_FALSE(here->release.empty());
 }
 
 TEST(DropReasons, SubsystemEnumsFoundByIdInTheTop16Bits) {

@@ -1,0 +1,29 @@
+// What the running kernel offers the probe, read from its BTF before
+// anything is loaded, and said in one line when something is missing: a
+// Debian 11 host (5.10) runs dropwatch, without drop reasons.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace dw::probe {
+
+struct KernelFeatures {
+  std::string release;        // uname -r
+  bool drop_reasons = true;   // kfree_skb's reason (5.17)
+  bool rx_sk = true;          // kfree_skb's receiving socket (6.11)
+  bool task_btf = true;       // bpf_get_current_task_btf() (5.11)
+  bool socket_cgroup = true;  // sock_cgroup_data.cgroup (5.15)
+  // Global functions may take pointers (5.12, as bpf_check_mtu()): the
+  // compiled filter is verified once, on its own. Before, it is verified as
+  // a static function in each caller (probe/filter_linkage.h).
+  bool global_func_pointers = true;
+
+  // From /sys/kernel/btf/vmlinux (`btf_path` for tests).
+  static Result<KernelFeatures> detect(const std::string& btf_path = "/sys/kernel/btf/vmlinux");
+  // "kernel 5.10.0-32-amd64 lacks drop reasons (5.17+: ...), ..." or empty.
+  std::string lacking() const;
+};
+
+}  // namespace dw::probe
