@@ -27,6 +27,19 @@ void canonical(CmpOp& op, ir::ValuePtr& a, ir::ValuePtr& b, bool& invert) {
   }
 }
 
+// The nodes of `order` by level, lowest first, each level in `order`'s
+// order (a counting sort: scanning the list once per level was quadratic).
+std::vector<int> by_level(const std::vector<int>& order, const std::vector<int>& level) {
+  int top = 0;
+  for (int x : order) top = std::max(top, level[x]);
+  std::vector<size_t> start(top + 2, 0);
+  for (int x : order) start[level[x] + 1]++;
+  for (int l = 1; l <= top + 1; l++) start[l] += start[l - 1];
+  std::vector<int> out(order.size());
+  for (int x : order) out[start[level[x]]++] = x;
+  return out;
+}
+
 class Builder {
  public:
   Dag d;
@@ -85,9 +98,7 @@ class EdgeThreader {
     for (int round = 0; round < 200; round++) {
       analyse();
       bool changed = false;
-      for (int level = 1; level <= max_level_; level++)
-        for (int p : order_)
-          if (level_[p] == level) changed |= thread(p, true) | thread(p, false);
+      for (int p : by_level(order_, level_)) changed |= thread(p, true) | thread(p, false);
       if (!changed) break;
       any = true;
     }
@@ -122,53 +133,87 @@ class EdgeThreader {
       level_[x] = 1 + std::max(lt, lf);
     };
     dfs(d_.root);
-    max_level_ = d_.leaf(d_.root) ? 0 : level_[d_.root];
-    // Dominating edges of each node (edge = node * 2 + taken), predecessors first.
-    dom_.assign(n, {});
-    std::vector<char> have(n, 0);
-    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
-      int x = *it;
-      if (x == d_.root) {
-        have[x] = 1;
-        continue;
+    // The dominator tree of the graph with every edge split by a node of
+    // its own (id n + node * 2 + taken): the edges that dominate an edge
+    // are its ancestors there. One pass in reverse postorder finds each
+    // immediate dominator (Cooper, Harvey and Kennedy), and pre/post
+    // numbers answer "does edge c dominate edge e" in constant time; the
+    // sets themselves made this quadratic in the depth of the DAG.
+    std::vector<int> rpo(n, 0);
+    for (size_t i = 0; i < order_.size(); i++) rpo[order_[order_.size() - 1 - i]] = int(i);
+    auto edge = [n](int q, bool taken) { return int(n) + q * 2 + (taken ? 1 : 0); };
+    // Ranks: a node before its false edge before its true edge.
+    auto rank = [&](int v) {
+      return v < int(n) ? 3 * rpo[v] : 3 * rpo[(v - int(n)) / 2] + 1 + (v - int(n)) % 2;
+    };
+    std::vector<int> parent(3 * n, -1);
+    auto meet = [&](int a, int b) {
+      while (a != b) {
+        while (rank(a) > rank(b)) a = parent[a];
+        while (rank(b) > rank(a)) b = parent[b];
       }
-    }
-    std::vector<std::vector<std::pair<int, bool>>> in(n);
+      return a;
+    };
+    std::vector<std::vector<int>> in(n);
     for (int x : order_) {
-      in[d_.nodes[x].t].push_back({x, true});
-      in[d_.nodes[x].f].push_back({x, false});
+      for (bool taken : {true, false}) {
+        int succ = taken ? d_.nodes[x].t : d_.nodes[x].f;
+        parent[edge(x, taken)] = x;
+        if (!d_.leaf(succ)) in[succ].push_back(edge(x, taken));
+      }
     }
     for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
       int x = *it;
       if (x == d_.root) continue;
-      bool first = true;
-      std::vector<int> acc;
-      for (auto [q, side] : in[x]) {
-        std::vector<int> e = dom_[q];
-        e.push_back(q * 2 + (side ? 1 : 0));
-        std::sort(e.begin(), e.end());
-        if (first) {
-          acc = std::move(e);
-          first = false;
-        } else {
-          std::vector<int> both;
-          std::set_intersection(acc.begin(), acc.end(), e.begin(), e.end(),
-                                std::back_inserter(both));
-          acc = std::move(both);
-        }
-      }
-      dom_[x] = std::move(acc);
+      int m = -1;
+      for (int e : in[x]) m = m < 0 ? e : meet(m, e);
+      parent[x] = m;
     }
+    std::vector<std::vector<int>> kids(3 * n);
+    for (size_t v = 0; v < 3 * n; v++)
+      if (parent[v] >= 0 && int(v) != d_.root) kids[parent[v]].push_back(int(v));
+    pre_.assign(3 * n, 0);
+    post_.assign(3 * n, 0);
+    int clock = 0;
+    std::vector<std::pair<int, size_t>> stack;
+    if (!d_.leaf(d_.root)) {
+      pre_[d_.root] = clock++;
+      stack.push_back({d_.root, 0});
+    }
+    while (!stack.empty()) {
+      auto& [v, next] = stack.back();
+      if (next < kids[v].size()) {
+        int k = kids[v][next++];
+        pre_[k] = clock++;
+        stack.push_back({k, 0});
+      } else {
+        post_[v] = clock++;
+        stack.pop_back();
+      }
+    }
+    // The edges of each (op, value) pair, in edge order: fold_edge's
+    // candidates.
+    by_test_.clear();
+    std::vector<int> nodes(order_.begin(), order_.end());
+    std::sort(nodes.begin(), nodes.end());
+    for (int q : nodes)
+      for (bool taken : {false, true})
+        by_test_[{keys_[q].op, keys_[q].a}].push_back(edge(q, taken));
   }
 
-  // fold_edge() over the edge's dominators: the successor to take, or -1.
-  int decide(int s, const std::vector<int>& facts) const {
+  bool dominates(int c, int e) const { return pre_[c] <= pre_[e] && post_[e] <= post_[c]; }
+
+  // fold_edge() over the dominators of edge `e`: the successor to take, or -1.
+  int decide(int s, int e) const {
     const Key& k = keys_[s];
-    for (int e : facts) {
-      int q = e / 2;
-      bool taken = e % 2;
+    auto it = by_test_.find({k.op, k.a});
+    if (it == by_test_.end()) return -1;
+    int n = int(d_.nodes.size());
+    for (int c : it->second) {
+      if (!dominates(c, e)) continue;
+      int q = (c - n) / 2;
+      bool taken = (c - n) % 2;
       const Key& f = keys_[q];
-      if (f.op != k.op || f.a != k.a) continue;
       if (f.b == k.b) return taken ? d_.nodes[s].t : d_.nodes[s].f;
       if (taken && k.op == CmpOp::Eq && f.b_const && k.b_const) return d_.nodes[s].f;
     }
@@ -177,8 +222,7 @@ class EdgeThreader {
 
   bool thread(int p, bool side) {
     int& succ = side ? d_.nodes[p].t : d_.nodes[p].f;
-    std::vector<int> facts = dom_[p];
-    facts.push_back(p * 2 + (side ? 1 : 0));
+    int e = int(d_.nodes.size()) + p * 2 + (side ? 1 : 0);
     bool changed = false;
     for (int guard = 0; guard < 10000 && !d_.leaf(succ); guard++) {
       const Dag::Node& s = d_.nodes[succ];
@@ -187,7 +231,7 @@ class EdgeThreader {
         changed = true;
         continue;
       }
-      int next = decide(succ, facts);
+      int next = decide(succ, e);
       if (next < 0) break;
       succ = next;
       changed = true;
@@ -198,9 +242,8 @@ class EdgeThreader {
   Dag& d_;
   ir::ValueIds& ids_;
   std::vector<Key> keys_;
-  std::vector<int> order_, level_;
-  std::vector<std::vector<int>> dom_;
-  int max_level_ = 0;
+  std::vector<int> order_, level_, pre_, post_;
+  std::map<std::pair<CmpOp, uint32_t>, std::vector<int>> by_test_;
 };
 
 // libpcap's or_pullup() and and_pullup(): in a chain of tests joined by
@@ -221,13 +264,10 @@ class Pullups {
     for (int rounds = 0; rounds < 64; rounds++) {
       analyse();
       bool changed = false;
-      for (int level = 1; level <= max_level_ && !changed; level++) {
-        for (int n : order_) {
-          if (level_[n] != level) continue;
-          if (pull(n, true) || pull(n, false)) {
-            changed = true;
-            break;
-          }
+      for (int n : by_level(order_, level_)) {
+        if (pull(n, true) || pull(n, false)) {
+          changed = true;
+          break;
         }
       }
       if (!changed) break;
@@ -257,23 +297,57 @@ class Pullups {
           1 + std::max(d_.leaf(jt(x)) ? 0 : level_[jt(x)], d_.leaf(jf(x)) ? 0 : level_[jf(x)]);
     };
     dfs(d_.root);
-    max_level_ = d_.leaf(d_.root) ? 0 : level_[d_.root];
     for (int x : order_) {
       if (!d_.leaf(jt(x))) in_[jt(x)].push_back({x, true});
       if (!d_.leaf(jf(x))) in_[jf(x)].push_back({x, false});
     }
-    // Dominators, in reverse postorder (predecessors first).
-    dom_.assign(n, std::vector<char>(n, 1));
+    // The dominator tree: in reverse postorder every predecessor comes
+    // first, so one pass of Cooper, Harvey and Kennedy's intersection
+    // finds each immediate dominator; then pre/post numbers of the tree
+    // answer "does b dominate x" in constant time. (A bit matrix made this
+    // quadratic, and it runs after every pull.)
+    std::vector<int> rpo(n, -1), idom(n, -1);
+    for (size_t i = 0; i < order_.size(); i++) rpo[order_[order_.size() - 1 - i]] = int(i);
+    auto meet = [&](int a, int b) {
+      while (a != b) {
+        while (rpo[a] > rpo[b]) a = idom[a];
+        while (rpo[b] > rpo[a]) b = idom[b];
+      }
+      return a;
+    };
+    std::vector<std::vector<int>> kids(n);
     for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
       int x = *it;
-      std::vector<char> d(n, x == d_.root ? 0 : 1);
-      if (x != d_.root)
-        for (auto [p, side] : in_[x])
-          for (size_t i = 0; i < n; i++) d[i] = d[i] && dom_[p][i];
-      d[x] = 1;
-      dom_[x] = std::move(d);
+      if (x == d_.root) {
+        idom[x] = x;
+        continue;
+      }
+      int m = -1;
+      for (auto [p, side] : in_[x]) m = m < 0 ? p : meet(m, p);
+      idom[x] = m;
+      kids[m].push_back(x);
+    }
+    pre_.assign(n, 0);
+    post_.assign(n, 0);
+    int clock = 0;
+    std::vector<std::pair<int, size_t>> stack;
+    if (!d_.leaf(d_.root)) stack.push_back({d_.root, 0});
+    if (!stack.empty()) pre_[d_.root] = clock++;
+    while (!stack.empty()) {
+      auto& [x, next] = stack.back();
+      if (next < kids[x].size()) {
+        int k = kids[x][next++];
+        pre_[k] = clock++;
+        stack.push_back({k, 0});
+      } else {
+        post_[x] = clock++;
+        stack.pop_back();
+      }
     }
   }
+
+  // Does b dominate x (both reachable)?
+  bool dominates(int b, int x) const { return pre_[b] <= pre_[x] && post_[x] <= post_[b]; }
 
   // or_pullup (is_or) or and_pullup on node b.
   bool pull(int b, bool is_or) {
@@ -289,7 +363,7 @@ class Pullups {
     int exit_b = same_exit(b);
     for (;;) {
       int x = *diffp;
-      if (d_.leaf(x) || same_exit(x) != exit_b || !dom_[x][b]) return false;
+      if (d_.leaf(x) || same_exit(x) != exit_b || !dominates(b, x)) return false;
       if (aval(x) != val) break;
       diffp = &next(x);
       at_top = false;
@@ -297,7 +371,7 @@ class Pullups {
     int* samep = &next(*diffp);
     for (;;) {
       int x = *samep;
-      if (d_.leaf(x) || same_exit(x) != exit_b || !dom_[x][b]) return false;
+      if (d_.leaf(x) || same_exit(x) != exit_b || !dominates(b, x)) return false;
       if (aval(x) == val) break;
       samep = &next(x);
     }
@@ -315,9 +389,7 @@ class Pullups {
   Dag& d_;
   ir::ValueIds& ids_;
   std::vector<std::vector<std::pair<int, bool>>> in_;
-  std::vector<int> level_, order_;
-  std::vector<std::vector<char>> dom_;
-  int max_level_ = 0;
+  std::vector<int> level_, order_, pre_, post_;
 };
 
 }  // namespace
