@@ -13,18 +13,26 @@
  * socket's cgroup pointer in 5.15, skb->vlan_all in 6.2.
  *
  * handle_drop() runs these steps, cheapest first; a drop that a gate rejects
- * reserves nothing and copies at most its headers, and every drop ends in
- * exactly one counter (dropwatch_abi.h):
+ * reserves nothing and copies nothing (in place) or at most its headers
+ * (copy), and every drop ends in exactly one counter (dropwatch_abi.h):
  *   1. gate_noise      the drop's location is in a function a noise rule names
  *   2. gate_reason     --reason / --reason-excluded: one hash lookup
  *   3. gate_device     --netns, --device / --device-excluded
- *   4. capture         one copy of the headers into the per-CPU event
- *   5. gate_filter     the compiled --filter on the captured bytes
- *   6. rate_allows     --max-events-per-second, a token bucket per CPU
- *   7. fill_event      the rest of the event: task, device, socket
- *   8. fill_stack      the kernel stack (~4 us: last, and only if kept)
- *   9. submit          the ring buffer, waking the reader only when a lot
- *                      is waiting
+ *   4. locate          where the captured bytes start and how many there are
+ *   5. gate_filter     the compiled --filter, on the bytes where they lie
+ *                      (in place) or on a copy of them (older kernels)
+ *   6. count_drop      the in-kernel drop table; the end when no output
+ *                      asks for events (--summary, --metrics)
+ *   7. rate_allows     --max-events-per-second, a token bucket per CPU
+ *   8. reserve         the ring-buffer record, the event built in it
+ *   9. fill_event      capture, task, device, socket
+ *  10. fill_stack      the kernel stack (~4 us), within the stack budget
+ *  11. submit          waking the reader only when a lot is waiting
+ *
+ * Three entry points: tp_btf in place (the filter reads the skb's linear
+ * data through bpf_rdonly_cast(), fault-safe loads, no copy), tp_btf with a
+ * copy (kernels whose verifier does not take the in-place read), and the
+ * classic tracepoint. The loader loads one (probe/probe.cpp).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -39,16 +47,23 @@ _Static_assert(sizeof(struct dw_event) == DW_EVENT_HEADER_SIZE, "event header la
 /* Set by the loader before load; frozen, so the verifier sees constants. */
 const volatile __u32 cfg_snaplen = DW_SNAPLEN_DEFAULT;
 const volatile __u8 cfg_stack = 1;
-const volatile __u8 cfg_filter = 0;      /* the filters below are real */
+const volatile __u8 cfg_filter = 0; /* the filters below are real */
 const volatile __u8 cfg_reason_mode = DW_LIST_OFF;
 const volatile __u8 cfg_device_mode = DW_LIST_OFF;
-const volatile __u32 cfg_netns = 0;      /* 0: every namespace */
+const volatile __u32 cfg_netns = 0;	  /* 0: every namespace */
 const volatile __u32 cfg_noise_count = 0; /* ranges used in cfg_noise */
 const volatile struct dw_range cfg_noise[DW_NOISE_MAX] = {};
 /* Token bucket per CPU: one event costs rate_interval_ns of credit, credit
  * accrues with time up to rate_burst_ns. 0: no limit. */
 const volatile __u64 cfg_rate_interval_ns = 0;
 const volatile __u64 cfg_rate_burst_ns = 0;
+/* The stack budget, a token bucket per CPU like the rate: a stack costs
+ * ~4.5 us of unwinding, so a storm takes stacks at this pace and sends the
+ * rest of its events without one (flagged, counted). 0: every stack. */
+const volatile __u64 cfg_stack_interval_ns = 0;
+const volatile __u64 cfg_stack_burst_ns = 0;
+/* 0: drops are only counted (drop_counts), no event is built. */
+const volatile __u8 cfg_events = 1;
 /* Wake the reader only when this much is waiting: a wakeup per event costs
  * ~5 us here, the event itself ~0.2 us. The reader also polls on a timer. */
 const volatile __u64 cfg_wakeup_bytes = 1 << 20;
@@ -71,9 +86,17 @@ extern int dw_filter_link(const void *data, __u32 caplen, __u32 wirelen);
 extern int dw_filter_net(const void *data, __u32 caplen, __u32 wirelen);
 #endif
 
-/* One event under construction per CPU: header, capture, stack. */
+/* The kfunc (6.2; BTF id 0, untrusted read-only memory, in newer kernels)
+ * behind in-place reads: loads through its result are fault-safe. Weak: a
+ * kernel without it never loads the in-place entry. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* The bytes the filter reads when it cannot read them in place: the
+ * headers copied, with an offloaded VLAN tag put back. A global filter
+ * function takes capacity + 8 bytes from where it is called, up to 255
+ * bytes in (a link header skipped). */
 struct dw_scratch {
-	__u8 bytes[DW_EVENT_HEADER_SIZE + DW_SNAPLEN_MAX + DW_STACK_MAX * 8];
+	__u8 bytes[DW_SNAPLEN_MAX + 8 + 256];
 };
 
 struct {
@@ -104,6 +127,23 @@ struct {
 	__type(value, __u8);
 } devices SEC(".maps");
 
+/* Drops by reason, location and device: what --summary and --metrics show,
+ * exact whatever the rate limit or the ring buffer lose. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, DW_COUNT_KEYS);
+	__type(key, struct dw_count_key);
+	__type(value, __u64);
+} drop_counts SEC(".maps");
+
+/* The name of each device in drop_counts, written when its first key is. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct dw_dev_key);
+	__type(value, char[DW_IFNAME_LEN]);
+} device_names SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* resized by the loader */
@@ -128,6 +168,9 @@ struct sk_buff___vlan_present {
 #define MAC_UNSET 0xffff
 #define ARPHRD_ETHER 1
 #define ARPHRD_LOOPBACK 772
+#define VLAN_HLEN 4
+/* The capture part of a record: snaplen plus an inserted VLAN tag, padded. */
+#define CAPTURE_ROOM ((cfg_snaplen + VLAN_HLEN + 7) & ~7u)
 
 /* What the steps share about one drop. */
 struct drop {
@@ -136,7 +179,18 @@ struct drop {
 	struct sock *sk;      /* skb->sk, else the tracepoint's rx_sk */
 	struct dw_dev_key dk; /* namespace and ifindex, once read */
 	bool have_dk;
-	__u32 cap;            /* bytes captured into the event */
+	/* 4. where the captured bytes are */
+	__u64 head;	/* skb->head */
+	__u32 start;	/* offset of the first byte from head */
+	__u32 cap;	/* linear bytes from start, at most cfg_snaplen */
+	__u32 wire_len; /* packet length from start */
+	__u32 skb_len;
+	__u16 protocol;
+	__u16 vlan_tci, vlan_proto;
+	__u8 origin;	 /* enum dw_origin */
+	__u8 net_offset; /* network header from start, without a VLAN tag */
+	bool vlan;	 /* an offloaded tag to insert after the MAC addresses */
+	bool in_place;	 /* the filter read the packet where it lay */
 };
 
 /* Is the list verdict for this key "drop it"? */
@@ -146,6 +200,22 @@ static __always_inline bool list_rejects(__u8 mode, void *map, void *key)
 		return false;
 	bool listed = bpf_map_lookup_elem(map, key) != 0;
 	return mode == DW_LIST_ALLOW ? !listed : listed;
+}
+
+/* A token bucket: may one more thing be done at `now`? */
+static __always_inline bool bucket_allows(struct dw_bucket *b, __u64 now, __u64 interval,
+					  __u64 burst)
+{
+	__u64 credit = b->credit_ns + (now - b->last_ns);
+	if (credit > burst)
+		credit = burst;
+	b->last_ns = now;
+	if (credit < interval) {
+		b->credit_ns = credit;
+		return false;
+	}
+	b->credit_ns = credit - interval;
+	return true;
 }
 
 /* 1. Is the drop located in a function a noise rule names? A few compares
@@ -174,6 +244,8 @@ static __always_inline void read_dev_key(struct drop *d, const bool btf)
 	struct net_device *dev = d->dev;
 	struct sock *sk = d->sk;
 
+	if (d->have_dk)
+		return;
 	if (dev) {
 		d->dk.ifindex = DW_READ(btf, dev->ifindex, dev, ifindex);
 		d->dk.netns = DW_READ(btf, dev->nd_net.net->ns.inum, dev, nd_net.net, ns.inum);
@@ -217,106 +289,121 @@ static __always_inline bool vlan_tagged(struct sk_buff *skb, const bool btf)
 	return false;
 }
 
-/* 4. One copy of the headers, from the MAC header when it is set, else
- * from the network header, never past the linear data (head..tail). Only
- * the capture fields of the event are set here; fill_event() sets the rest
- * once the drop is kept. */
-static __always_inline void capture(struct dw_event *e, struct drop *d, const bool btf)
+/* 4. From the MAC header when it is set, else from the network header,
+ * never past the linear data (head..tail): nothing is copied yet. */
+static __always_inline void locate(struct drop *d, const bool btf)
 {
 	struct sk_buff *skb = d->skb;
 
-	e->origin = DW_ORIGIN_NONE;
-	e->net_offset = 0;
-	e->flags = 0;
-	e->wire_len = 0;
-	e->vlan_tci = 0;
-	e->vlan_proto = 0;
-	e->capture_len = 0;
-	e->skb_len = DW_READ(btf, skb->len, skb, len);
-	e->protocol = DW_READ(btf, skb->protocol, skb, protocol);
-	__u64 head = (__u64)DW_READ(btf, skb->head, skb, head);
+	d->skb_len = DW_READ(btf, skb->len, skb, len);
+	d->protocol = DW_READ(btf, skb->protocol, skb, protocol);
+	d->head = (__u64)DW_READ(btf, skb->head, skb, head);
 	__u64 data = (__u64)DW_READ(btf, skb->data, skb, data);
 	__u32 tail = DW_READ(btf, skb->tail, skb, tail);
 	__u16 mac = DW_READ(btf, skb->mac_header, skb, mac_header);
 	__u16 net = DW_READ(btf, skb->network_header, skb, network_header);
-	__u32 start = 0;
 	if (mac != MAC_UNSET && net > mac && net - mac >= ETH_HLEN && net - mac < 256) {
-		e->origin = DW_ORIGIN_MAC;
-		e->net_offset = net - mac;
-		start = mac;
-	} else if (e->protocol && net < tail) {
-		e->origin = DW_ORIGIN_NETWORK;
-		start = net;
-	}
-	d->cap = 0;
-	if (e->origin == DW_ORIGIN_NONE)
+		d->origin = DW_ORIGIN_MAC;
+		d->net_offset = net - mac;
+		d->start = mac;
+	} else if (d->protocol && net < tail) {
+		d->origin = DW_ORIGIN_NETWORK;
+		d->start = net;
+	} else {
 		return;
-
-	__s64 wire = (__s64)e->skb_len + (__s64)(data - head) - start;
-	e->wire_len = wire > 0 ? wire : 0;
-	__u32 cap = tail > start ? tail - start : 0;
+	}
+	__s64 wire = (__s64)d->skb_len + (__s64)(data - d->head) - d->start;
+	d->wire_len = wire > 0 ? wire : 0;
+	__u32 cap = tail > d->start ? tail - d->start : 0;
 	if (cap > cfg_snaplen)
 		cap = cfg_snaplen;
-	/* An offloaded VLAN tag is shown as if it were in the frame, as a live
-	 * capture on Linux shows it: copy 4 bytes further, then move the MAC
-	 * addresses back over the gap and write the tag. */
-	__u32 shift = 0;
-	if (e->origin == DW_ORIGIN_MAC && vlan_tagged(skb, btf)) {
-		e->flags |= DW_EV_VLAN;
-		e->vlan_tci = DW_READ(btf, skb->vlan_tci, skb, vlan_tci);
-		e->vlan_proto = DW_READ(btf, skb->vlan_proto, skb, vlan_proto);
-		shift = 4;
-	}
-	if (cap > DW_SNAPLEN_MAX - 4)
-		cap = DW_SNAPLEN_MAX - 4;
-	if (bpf_probe_read_kernel(e->data + shift, cap, (void *)(head + start)))
-		cap = 0;
-	if (shift && cap >= 2 * ETH_ALEN) {
-#pragma unroll
-		for (int i = 0; i < 2 * ETH_ALEN; i++)
-			e->data[i] = e->data[i + 4];
-		__builtin_memcpy(e->data + 2 * ETH_ALEN, &e->vlan_proto, 2);
-		e->data[2 * ETH_ALEN + 2] = e->vlan_tci >> 8;
-		e->data[2 * ETH_ALEN + 3] = e->vlan_tci & 0xff;
-		cap += 4;
-		e->wire_len += 4;
-		e->net_offset += 4;
-	} else if (shift) {
-		cap = 0;
-	}
-	e->capture_len = cap;
+	if (cap > DW_SNAPLEN_MAX)
+		cap = DW_SNAPLEN_MAX;
 	d->cap = cap;
+	/* An offloaded VLAN tag is shown as if it were in the frame, as a live
+   * capture on Linux shows it. */
+	if (d->origin == DW_ORIGIN_MAC && vlan_tagged(skb, btf)) {
+		d->vlan = true;
+		d->vlan_tci = DW_READ(btf, skb->vlan_tci, skb, vlan_tci);
+		d->vlan_proto = DW_READ(btf, skb->vlan_proto, skb, vlan_proto);
+	}
+}
+
+/* The captured bytes copied to `dst` (room for cfg_snaplen + 4 bytes), the
+ * VLAN tag inserted; returns how many. */
+static __always_inline __u32 copy_capture(__u8 *dst, const struct drop *d)
+{
+	__u32 cap = d->cap;
+	__u32 shift = d->vlan ? VLAN_HLEN : 0;
+	/* bounds the verifier sees here, whatever it kept of d->cap's */
+	if (cap > DW_SNAPLEN_MAX)
+		cap = DW_SNAPLEN_MAX;
+	if (cap > cfg_snaplen)
+		cap = cfg_snaplen;
+	if (bpf_probe_read_kernel(dst + shift, cap, (void *)(d->head + d->start)))
+		return 0;
+	if (!shift)
+		return cap;
+	if (cap < 2 * ETH_ALEN)
+		return 0;
+	/* move the MAC addresses back over the gap and write the tag */
+#pragma unroll
+	for (int i = 0; i < 2 * ETH_ALEN; i++)
+		dst[i] = dst[i + VLAN_HLEN];
+	__builtin_memcpy(dst + 2 * ETH_ALEN, &d->vlan_proto, 2);
+	dst[2 * ETH_ALEN + 2] = d->vlan_tci >> 8;
+	dst[2 * ETH_ALEN + 3] = d->vlan_tci & 0xff;
+	return cap + VLAN_HLEN;
 }
 
 /* 5. The compiled filter: frames from the MAC header of an Ethernet-like
- * device go to the link-level entry, the rest to the network-level one. */
-static __always_inline bool gate_filter(struct dw_event *e, struct drop *d,
-					struct dw_counters *c, const bool btf)
+ * device go to the link-level entry, the rest to the network-level one.
+ * In place the filter reads the skb's own bytes (`cap` of them, as a copy
+ * would have); a frame whose VLAN tag must be put back is copied. */
+static __always_inline bool gate_filter(struct drop *d, struct dw_counters *c, const bool btf,
+					const bool in_place)
 {
 	if (!cfg_filter)
 		return false;
-	if (e->origin == DW_ORIGIN_NONE) {
+	if (d->origin == DW_ORIGIN_NONE) {
 		c->no_header_filtered++;
 		return true;
 	}
 	struct net_device *dev = d->dev;
-	__u32 cap = d->cap;
 	__u16 type = dev ? DW_READ(btf, dev->type, dev, type) : 0;
-	bool link = e->origin == DW_ORIGIN_MAC && (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK);
+	bool link = d->origin == DW_ORIGIN_MAC && (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK);
+	__u32 off = d->origin == DW_ORIGIN_MAC && !link ? d->net_offset : 0;
+	const __u8 *data;
+	__u32 cap, wire = d->wire_len;
+	if (in_place && !d->vlan) {
+		data = bpf_rdonly_cast((void *)(d->head + d->start), 0);
+		cap = d->cap;
+		d->in_place = true;
+	} else {
+		__u32 zero = 0;
+		struct dw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+		if (!s)
+			return true;
+		data = s->bytes;
+		cap = copy_capture(s->bytes, d);
+		if (d->vlan) {
+			wire += VLAN_HLEN;
+			off += off ? VLAN_HLEN : 0;
+		}
+	}
 	int ok;
 	if (link) {
-		ok = dw_filter_link(e->data, cap, e->wire_len);
-	} else if (e->origin == DW_ORIGIN_NETWORK) {
-		ok = dw_filter_net(e->data, cap, e->wire_len);
+		ok = dw_filter_link(data, cap, wire);
+	} else if (!off) {
+		ok = dw_filter_net(data, cap, wire);
 	} else {
 		/* a link header we captured but cannot read: skip it. (A
-		 * separate call: 5.10's verifier loses the pointer after
-		 * clamping a zero offset.) */
-		__u32 off = e->net_offset;
+     * separate call: 5.10's verifier loses the pointer after
+     * clamping a zero offset.) */
 		if (off > cap)
 			off = cap;
 		off &= 0xff;
-		ok = dw_filter_net(e->data + off, cap - off, e->wire_len - off);
+		ok = dw_filter_net(data + off, cap - off, wire - off);
 	}
 	if (!ok) {
 		c->filtered++;
@@ -325,36 +412,81 @@ static __always_inline bool gate_filter(struct dw_event *e, struct drop *d,
 	return false;
 }
 
-/* 6. The token bucket of this CPU. */
-static __always_inline bool rate_allows(struct dw_cpu_state *cpu)
+/* 6. The drop table: one per-CPU hash lookup; a new key also records its
+ * device's name. A full table counts under the "other" key. */
+static __always_inline void count_drop(struct drop *d, __u64 location, __u32 reason,
+				       struct dw_counters *c, const bool btf)
 {
-	if (!cfg_rate_interval_ns)
-		return true;
-	__u64 now = bpf_ktime_get_ns();
-	__u64 credit = cpu->rate_credit_ns + (now - cpu->rate_last_ns);
-	if (credit > cfg_rate_burst_ns)
-		credit = cfg_rate_burst_ns;
-	cpu->rate_last_ns = now;
-	if (credit < cfg_rate_interval_ns) {
-		cpu->rate_credit_ns = credit;
-		return false;
+	read_dev_key(d, btf);
+	struct dw_count_key k = {
+		.location = location,
+		.reason = reason,
+		.netns = d->dk.netns,
+		.ifindex = d->dk.ifindex,
+	};
+	__u64 *n = bpf_map_lookup_elem(&drop_counts, &k);
+	if (n) {
+		*n += 1;
+		return;
 	}
-	cpu->rate_credit_ns = credit - cfg_rate_interval_ns;
-	return true;
+	__u64 one = 1;
+	if (!bpf_map_update_elem(&drop_counts, &k, &one, BPF_NOEXIST)) {
+		struct net_device *dev = d->dev;
+		if (dev) {
+			char name[DW_IFNAME_LEN] = {};
+			BPF_CORE_READ_STR_INTO(&name, dev, name);
+			bpf_map_update_elem(&device_names, &d->dk, name, BPF_ANY);
+		}
+		return;
+	}
+	/* full, or another CPU inserted it first */
+	n = bpf_map_lookup_elem(&drop_counts, &k);
+	if (!n) {
+		struct dw_count_key other = {.location = DW_COUNT_OTHER_LOCATION};
+		n = bpf_map_lookup_elem(&drop_counts, &other);
+		c->count_overflow++;
+	}
+	if (n)
+		*n += 1;
 }
 
-/* 7. The rest of the event, for a drop that is kept. */
+/* 9. The event, in its ring-buffer record: capture, task, device, socket. */
 static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64 location,
-				       __u32 reason, const bool btf)
+				       __u32 reason, __u64 now, const bool btf)
 {
 	struct sk_buff *skb = d->skb;
 	struct net_device *dev = d->dev;
 	struct sock *sk = d->sk;
 
-	if (!d->have_dk)
-		read_dev_key(d, btf);
+	read_dev_key(d, btf);
+	e->ts_boot_ns = now;
+	e->location = location;
+	e->reason = reason;
+	e->cpu = bpf_get_smp_processor_id();
 	e->ifindex = d->dk.ifindex;
 	e->netns = d->dk.netns;
+	e->skb_len = d->skb_len;
+	e->protocol = d->protocol;
+	e->origin = d->origin;
+	e->flags = d->in_place ? DW_EV_IN_PLACE : 0;
+	e->vlan_tci = 0;
+	e->vlan_proto = 0;
+	e->net_offset = d->net_offset;
+	e->wire_len = d->wire_len;
+	e->capture_len = 0;
+	if (d->origin != DW_ORIGIN_NONE) {
+		__u32 cap = copy_capture(e->data, d);
+		if (d->vlan) {
+			e->flags |= DW_EV_VLAN;
+			e->vlan_tci = d->vlan_tci;
+			e->vlan_proto = d->vlan_proto;
+			if (cap) {
+				e->wire_len += VLAN_HLEN;
+				e->net_offset += VLAN_HLEN;
+			}
+		}
+		e->capture_len = cap;
+	}
 	e->dev_type = 0;
 	e->dev_flags = 0;
 	e->operstate = 0;
@@ -364,13 +496,9 @@ static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64
 	e->stack_bytes = 0;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	__builtin_memset(e->ifname, 0, sizeof(e->ifname));
-	e->ts_boot_ns = bpf_ktime_get_boot_ns();
-	e->location = location;
-	e->reason = reason;
-	e->cpu = bpf_get_smp_processor_id();
 	if (btf && HAVE_TASK_BTF) {
 		/* Straight from the task: direct loads cost a few ns, the
-		 * cgroup and comm helpers tens (measured, docs/performance.md). */
+     * cgroup and comm helpers tens (measured, docs/performance.md). */
 		struct task_struct *task = bpf_get_current_task_btf();
 		e->pid = task->tgid;
 		e->tid = task->pid;
@@ -404,13 +532,16 @@ static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64
 	}
 }
 
-/* 8. The stack after the padded capture at `off`; returns its bytes. */
-static __always_inline __u32 fill_stack(void *ctx, struct dw_event *e, __u32 off)
+/* 10. The stack after the padded capture. */
+static __always_inline void fill_stack(void *ctx, struct dw_event *e)
 {
-	if (!cfg_stack)
-		return 0;
-	__u32 stack = 0;
+	__u32 off = (e->capture_len + 7) & ~7u;
+	if (off > CAPTURE_ROOM)
+		off = CAPTURE_ROOM;
+	if (off > DW_SNAPLEN_MAX + 8)
+		off = DW_SNAPLEN_MAX + 8;
 	long n = bpf_get_stack(ctx, e->data + off, DW_STACK_MAX * 8, 0);
+	__u32 stack = 0;
 	if (n < 0) {
 		e->flags |= DW_EV_STACK_ERROR;
 	} else {
@@ -421,27 +552,10 @@ static __always_inline __u32 fill_stack(void *ctx, struct dw_event *e, __u32 off
 		}
 	}
 	e->stack_bytes = stack;
-	return stack;
 }
 
-/* 9. The ring buffer, waking the reader only when a lot is waiting. */
-static __always_inline void submit(struct dw_event *e, __u64 size, struct dw_counters *c)
-{
-	if (size > sizeof(struct dw_scratch)) {
-		c->oversized++;
-		return;
-	}
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, e, size, flags))
-		c->lost++;
-	else
-		c->emitted++;
-}
-
-static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 location,
-				       __u32 reason, struct sock *rx_sk, const bool btf)
+static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason,
+				       struct sock *rx_sk, const bool btf, const bool in_place)
 {
 	/* Not drops: the kernel reports normal frees through the same path. */
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
@@ -474,33 +588,58 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		d.sk = rx_sk;
 	if (gate_device(&d, c, btf))
 		return 0;
+	locate(&d, btf);
+	if (gate_filter(&d, c, btf, in_place))
+		return 0;
+	count_drop(&d, location, reason, c, btf);
+	if (!cfg_events) {
+		c->counted++;
+		return 0;
+	}
 
-	struct dw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 0;
-	struct dw_event *e = (struct dw_event *)s->bytes;
-	capture(e, &d, btf);
-	if (gate_filter(e, &d, c, btf))
-		return 0;
-	if (!rate_allows(cpu)) {
+	/* One clock read serves the event, the rate and the stack budget. */
+	__u64 now = bpf_ktime_get_boot_ns();
+	if (cfg_rate_interval_ns &&
+	    !bucket_allows(&cpu->rate, now, cfg_rate_interval_ns, cfg_rate_burst_ns)) {
 		c->rate_limited++;
 		return 0;
 	}
-	fill_event(e, &d, location, reason, btf);
+	bool stack = cfg_stack &&
+		     (!cfg_stack_interval_ns ||
+		      bucket_allows(&cpu->stacks, now, cfg_stack_interval_ns, cfg_stack_burst_ns));
+	/* 8. The record is the event: reserved first, written once. Its size
+   * is a constant of this load (the verifier wants one). */
+	struct dw_event *e;
+	if (stack)
+		e = bpf_ringbuf_reserve(
+			&events, sizeof(struct dw_event) + CAPTURE_ROOM + DW_STACK_MAX * 8, 0);
+	else
+		e = bpf_ringbuf_reserve(&events, sizeof(struct dw_event) + CAPTURE_ROOM, 0);
+	if (!e) {
+		c->lost++;
+		return 0;
+	}
+	fill_event(e, &d, location, reason, now, btf);
+	if (stack)
+		fill_stack(ctx, e);
+	else if (cfg_stack)
+		e->flags |= DW_EV_STACK_SKIPPED;
 	if (e->origin == DW_ORIGIN_NONE)
 		c->no_header++;
-	__u32 off = (d.cap + 7) & ~7u;
-	if (off > DW_SNAPLEN_MAX)
-		off = DW_SNAPLEN_MAX;
-	__u32 stack = fill_stack(ctx, e, off);
-	submit(e, sizeof(*e) + off + stack, c);
+	if (!stack && cfg_stack)
+		c->stack_skipped++;
+	c->emitted++;
+	/* 11. Wake the reader only when a lot is waiting. */
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 	return 0;
 }
 
 /* The BTF tracepoint's arguments: (skb, location[, reason[, rx_sk]]); an
  * argument this kernel does not pass is never read. */
-SEC("tp_btf/kfree_skb")
-int dw_kfree_skb_btf(__u64 *ctx)
+static __always_inline int on_btf(__u64 *ctx, const bool in_place)
 {
 	struct sk_buff *skb = (struct sk_buff *)ctx[0];
 	__u32 reason = 0;
@@ -510,7 +649,19 @@ int dw_kfree_skb_btf(__u64 *ctx)
 		reason = ctx[2];
 	if (HAVE_RX_SK)
 		rx_sk = (struct sock *)ctx[3];
-	return handle_drop(ctx, skb, ctx[1], reason, rx_sk, true);
+	return handle_drop(ctx, skb, ctx[1], reason, rx_sk, true, in_place);
+}
+
+SEC("tp_btf/kfree_skb")
+int dw_kfree_skb_btf(__u64 *ctx)
+{
+	return on_btf(ctx, true);
+}
+
+SEC("tp_btf/kfree_skb")
+int dw_kfree_skb_btf_copy(__u64 *ctx)
+{
+	return on_btf(ctx, false);
 }
 
 SEC("tracepoint/skb/kfree_skb")
@@ -523,5 +674,5 @@ int dw_kfree_skb_tp(struct trace_event_raw_kfree_skb *args)
 		reason = args->reason;
 	if (bpf_core_field_exists(args->rx_sk))
 		rx_sk = args->rx_sk;
-	return handle_drop(args, args->skbaddr, (__u64)args->location, reason, rx_sk, false);
+	return handle_drop(args, args->skbaddr, (__u64)args->location, reason, rx_sk, false, false);
 }

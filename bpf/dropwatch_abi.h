@@ -29,6 +29,8 @@ enum dw_event_flags {
 				     * inserted in the captured frame */
 	DW_EV_STACK_FULL = 1 << 2,  /* bpf_get_stack filled the whole buffer */
 	DW_EV_STACK_ERROR = 1 << 3, /* bpf_get_stack failed */
+	DW_EV_STACK_SKIPPED = 1 << 4, /* over the stack budget: no stack taken */
+	DW_EV_IN_PLACE = 1 << 5,    /* the filter read the packet where it lay */
 };
 
 struct dw_event {
@@ -94,9 +96,12 @@ struct dw_range {
  * terminal counter (kind NOISE, GATE, LOSS or EMIT), in the order the probe
  * decides (bpf/dropwatch.bpf.c):
  *   seen = noise + reason_rejected + netns_rejected + device_rejected
- *        + filtered + no_header_filtered + rate_limited + oversized + lost
- *        + emitted
- * INFO counters count some of the emitted events again.
+ *        + filtered + no_header_filtered + rate_limited + lost + emitted
+ *        + counted
+ * INFO counters count some of the drops again. Every drop that passes the
+ * gates and the filter is also counted in the drop_counts map, keyed by
+ * reason, location and device (struct dw_count_key), before any rate limit
+ * or ring buffer can lose it.
  *
  * X(name, kind, report phrase, metric, metric label, metric help) */
 #define DW_COUNTERS(X)                                                              \
@@ -119,15 +124,20 @@ struct dw_range {
 	  "Drops not reported because a gate said no.")                              \
 	X(rate_limited, GATE, "rate-limited", "dropwatch_drops_rate_limited_total",  \
 	  "", "Drops not reported because of --max-events-per-second.")              \
-	X(oversized, LOSS, "events too large for the event buffer",                         \
-	  "dropwatch_events_oversized_total", "",                                    \
-	  "Events that did not fit the probe's event buffer.")                       \
 	X(lost, LOSS, "lost", "dropwatch_events_lost_total", "",                     \
 	  "Events lost to a full ring buffer.")                                      \
 	X(emitted, EMIT, "events emitted", "dropwatch_events_emitted_total", "",     \
 	  "Events the probe wrote to the ring buffer.")                              \
+	X(counted, EMIT, "counted in the kernel only", "dropwatch_drops_counted_only_total", \
+	  "", "Drops only counted in the kernel: no output asked for events.")       \
 	X(no_header, INFO, "without headers", "dropwatch_events_no_header_total",    \
-	  "", "Events emitted for skbs with neither a MAC nor a network header.")
+	  "", "Events emitted for skbs with neither a MAC nor a network header.")    \
+	X(stack_skipped, INFO, "events without a stack (over the stack budget)",     \
+	  "dropwatch_stacks_skipped_total", "",                                      \
+	  "Events sent without a kernel stack because the stack budget was spent.")  \
+	X(count_overflow, INFO, "drops counted under \"other\" (count table full)", \
+	  "dropwatch_count_overflow_total", "",                                      \
+	  "Drops counted under the key \"other\": the count table was full.")
 
 struct dw_counters {
 #define DW_COUNTER_FIELD(name, ...) __u64 name;
@@ -135,12 +145,33 @@ struct dw_counters {
 #undef DW_COUNTER_FIELD
 };
 
-/* The per-CPU map value: the counters, then this CPU's token bucket for
- * --max-events-per-second (state, not counts). */
+/* A token bucket: credit in ns accrues with time up to a burst; one use
+ * costs an interval. */
+struct dw_bucket {
+	__u64 credit_ns;
+	__u64 last_ns;
+};
+
+/* The per-CPU map value: the counters, then this CPU's token buckets for
+ * --max-events-per-second and --stack-budget (state, not counts). */
 struct dw_cpu_state {
 	struct dw_counters c;
-	__u64 rate_credit_ns;
-	__u64 rate_last_ns;
+	struct dw_bucket rate;
+	struct dw_bucket stacks;
 };
+
+/* The in-kernel drop table (map drop_counts, per CPU): drops that passed the
+ * gates and the filter, by what the summary and the metrics group by. */
+#define DW_COUNT_KEYS 8192
+struct dw_count_key {
+	__u64 location;
+	__u32 reason;
+	__u32 netns;
+	__s32 ifindex;
+	__u32 pad;
+};
+/* The key drops are counted under once the table is full (inserted by the
+ * loader, so it always exists). */
+#define DW_COUNT_OTHER_LOCATION (~0ull)
 
 #endif /* DROPWATCH_ABI_H */

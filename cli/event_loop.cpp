@@ -29,6 +29,7 @@ void EventLoop::on_record(std::span<const uint8_t> rec) {
   }
   if (noise_.match(ev_)) {
     noise_stack_++;
+    noise_by_key_[{ev_.reason_code, ev_.location_addr, ev_.netns, ev_.ifindex}]++;
     return;
   }
   if (ev_.sk_cgroup_id) {
@@ -40,8 +41,35 @@ void EventLoop::on_record(std::span<const uint8_t> rec) {
   written_++;
 }
 
+const std::vector<events::CountedDrops>* EventLoop::read_counts(Clock::time_point now, bool force) {
+  if (!limits_.counts || (!force && now - counts_read_ < std::chrono::milliseconds(100)))
+    return nullptr;
+  counts_read_ = now;
+  counts_.clear();
+  for (const probe::DropCount& r : probe_.drop_counts()) {
+    events::CountedDrops c;
+    c.reason_code = r.reason;
+    c.netns = r.netns;
+    c.ifindex = r.ifindex;
+    c.ifname = r.ifname;
+    c.drops = r.drops;
+    if (r.location == probe::kDropCountOther) {
+      c.reason = c.location = "other";
+    } else {
+      c.reason = decoder_.reason_name(r.reason);
+      auto [it, fresh] = location_names_.try_emplace(r.location);
+      if (fresh) it->second = decoder_.location_name(r.location);
+      c.location = it->second;
+      auto noise = noise_by_key_.find({r.reason, r.location, r.netns, r.ifindex});
+      if (noise != noise_by_key_.end()) c.drops -= std::min(c.drops, noise->second);
+    }
+    counts_.push_back(std::move(c));
+  }
+  return &counts_;
+}
+
 void EventLoop::flush(Clock::time_point now) {
-  Tick t{now, probe_.counters(), noise_stack_};
+  Tick t{now, probe_.counters(), noise_stack_, read_counts(now, false)};
   for (events::Sink* s : sinks_) {
     s->flush(t);
     if (!failure_) failure_ = s->failure();
@@ -92,7 +120,7 @@ void EventLoop::finish() {
     final_ = probe_.counters();
     if (final_ == before) break;
   }
-  Tick t{Clock::now(), final_, noise_stack_};
+  Tick t{Clock::now(), final_, noise_stack_, read_counts(Clock::now(), true)};
   for (events::Sink* s : sinks_) {
     s->flush(t);
     s->close(deadline);
@@ -107,6 +135,10 @@ std::string EventLoop::counters_report() const {
   };
   std::string out = "dropwatch: " + n(Counter::seen) + ", " + n(Counter::emitted) + ", " +
                     n(Counter::lost) + ", " + std::to_string(written_) + " written\n";
+  if (final_[Counter::counted])
+    out += "dropwatch: " + n(Counter::counted) + " (no output asked for events)\n";
+  if (final_[Counter::stack_skipped]) out += "dropwatch: " + n(Counter::stack_skipped) + "\n";
+  if (final_[Counter::count_overflow]) out += "dropwatch: " + n(Counter::count_overflow) + "\n";
   if (final_.sum(CounterKind::NOISE) || noise_stack_)
     out += "dropwatch: noise suppressed: " + n(Counter::noise) + ", " +
            std::to_string(noise_stack_) + " by a stack frame\n";

@@ -12,7 +12,10 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -30,6 +33,7 @@ struct LoopLimits {
   uint64_t count = 0;  // events; 0: no limit
   Clock::time_point deadline = Clock::time_point::max();
   const volatile sig_atomic_t* stop = nullptr;  // set by SIGINT/SIGTERM
+  bool counts = false;  // a sink wants the kernel's drop table (Tick::counts)
 };
 
 class EventLoop {
@@ -64,6 +68,9 @@ class EventLoop {
   void on_record(std::span<const uint8_t> rec);
   void flush(Clock::time_point now);
   void report_losses(Clock::time_point now);
+  // The kernel's drop table with names, less what the stack-frame noise
+  // rules suppressed here.
+  const std::vector<events::CountedDrops>* read_counts(Clock::time_point now, bool force);
   bool stopping() const;
   std::string counters_report() const;
 
@@ -78,6 +85,11 @@ class EventLoop {
   probe::Counters reported_;  // at the last loss line
   Clock::time_point last_report_ = Clock::now();
   uint64_t written_ = 0, malformed_ = 0, noise_stack_ = 0, after_count_ = 0;
+  // (reason, location, netns, ifindex) -> drops suppressed by a stack frame
+  std::map<std::tuple<uint32_t, uint64_t, uint32_t, int32_t>, uint64_t> noise_by_key_;
+  std::unordered_map<uint64_t, std::string> location_names_;
+  std::vector<events::CountedDrops> counts_;
+  Clock::time_point counts_read_{};
   const Error* failure_ = nullptr;
 };
 

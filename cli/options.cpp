@@ -80,6 +80,13 @@ void output_options(CLI::App& app, WatchOptions& w, Pending& p) {
   app.add_flag("--no-stack", p.no_stack,
                "Do not collect kernel stacks (each costs ~5 us in the kernel)")
       ->group("Output");
+  app.add_option("--stack-budget", w.stack_budget,
+                 "Take at most N kernel stacks per second (over all CPUs); further events "
+                 "carry \"stack_skipped\" and no stack, so a drop storm keeps its pace. 0: a "
+                 "stack for every event. Default: 2000")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 100000000u))
+      ->group("Output");
 }
 
 void report_options(CLI::App& app, WatchOptions& w, Pending& p) {
@@ -180,10 +187,11 @@ void advanced_options(CLI::App& app, WatchOptions& w) {
       ->check(CLI::Range(1u, 1024u))
       ->group("Advanced");
   app.add_option("--attach", w.attach,
-                 "auto (BTF tracepoint, else the classic one), tp_btf or tracepoint. "
-                 "Default: auto")
+                 "auto (BTF tracepoint, else the classic one), tp_btf, tp_btf-copy (the "
+                 "filter reads a copy of the headers, not the packet in place) or "
+                 "tracepoint. Default: auto")
       ->type_name("MODE")
-      ->check(CLI::IsMember({"auto", "tp_btf", "tracepoint"}))
+      ->check(CLI::IsMember({"auto", "tp_btf", "tp_btf-copy", "tracepoint"}))
       ->group("Advanced");
   app.add_flag("-v,--verbose", w.verbose, "Print libbpf's log, the verifier's included")
       ->group("Advanced");

@@ -26,6 +26,7 @@ struct WatchOptions {
   size_t metrics_series = 1000;
   std::string storage_spec;  // unix:PATH
   bool stack = true;
+  uint32_t stack_budget = 2000;  // stacks per second; 0: every one
   double summary_secs = 0;
   size_t top = 10;
   // Stopping

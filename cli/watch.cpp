@@ -134,10 +134,12 @@ void plan_knobs(const WatchOptions& w, probe::Config& c) {
   c.max_events_per_second = w.max_events_per_second;
   c.snaplen = w.snaplen;
   c.stack = w.stack;
+  c.stack_budget = w.stack_budget;
   c.ringbuf_bytes = w.ringbuf_mib << 20;
-  c.attach = w.attach == "tp_btf"       ? probe::AttachMode::Btf
-             : w.attach == "tracepoint" ? probe::AttachMode::Tracepoint
-                                        : probe::AttachMode::Auto;
+  c.attach = w.attach == "tp_btf"        ? probe::AttachMode::Btf
+             : w.attach == "tp_btf-copy" ? probe::AttachMode::BtfCopy
+             : w.attach == "tracepoint"  ? probe::AttachMode::Tracepoint
+                                         : probe::AttachMode::Auto;
   c.verbose = w.verbose;
 }
 
@@ -162,6 +164,9 @@ struct Outputs {
   std::optional<events::EventPrinter> printer;
   std::optional<events::DropSummary> summary;
   bool events_out = true;  // events go to the socket, the file or stdout
+
+  // Something takes events; else the probe only counts drops in the kernel.
+  bool want_events() const { return pcap || printer || (events_out && (storage || file)); }
 
   std::vector<events::Sink*> sinks() {
     std::vector<events::Sink*> l;
@@ -198,7 +203,7 @@ Status open_outputs(const WatchOptions& w, Outputs& o) {
     return fail("-w - and --summary would both write to stdout");
   if (auto ok = open_files(w, o); !ok) return ok;
   if (!w.metrics_addr.empty()) {
-    o.metrics.emplace(w.metrics_series);
+    o.metrics.emplace(w.metrics_series, /*from_counts=*/true);
     auto srv = events::MetricsServer::start(w.metrics_addr, *o.metrics);
     if (!srv) return std::unexpected(srv.error());
     o.server = std::move(*srv);
@@ -221,12 +226,13 @@ Status open_outputs(const WatchOptions& w, Outputs& o) {
                             w.packet_data, true};
     o.printer.emplace(out, po);
   }
-  if (w.summary_secs > 0) o.summary.emplace(w.top, w.summary_secs, &out);
+  if (w.summary_secs > 0) o.summary.emplace(w.top, w.summary_secs, &out, /*from_counts=*/true);
   return {};
 }
 
-LoopLimits limits(const WatchOptions& w) {
+LoopLimits limits(const WatchOptions& w, const Outputs& out) {
   LoopLimits l;
+  l.counts = out.metrics || out.summary;
   l.count = w.count;
   l.stop = &g_stop;
   // Saturating: --duration 1e10 is "practically never", not an overflow.
@@ -259,6 +265,7 @@ void say_what_is_missing(const probe::Probe& p, const probe::Config& c) {
 int watch(const WatchOptions& w, Plan& plan, Outputs& out, const probe::DropReasons& reasons) {
   if (!plan.noise) return kExitFailure;  // make_plan() sets it
   install_signals();
+  plan.config.events = out.want_events();
   auto probe = probe::Probe::start(plan.elf, plan.config);
   if (!probe) return report_error(probe.error(), kExitFailure);
   say_what_is_missing(**probe, plan.config);
@@ -266,9 +273,13 @@ int watch(const WatchOptions& w, Plan& plan, Outputs& out, const probe::DropReas
   auto syms = probe::Kallsyms::load();
   if (!syms) return report_error(syms.error(), kExitFailure);
   events::EventDecoder decoder(reasons, *syms);
-  std::fprintf(stderr, "dropwatch: watching skb:kfree_skb (%s); Ctrl-C to stop\n",
-               (*probe)->attach_point().c_str());
-  EventLoop loop(**probe, decoder, *plan.noise, out.sinks(), limits(w));
+  std::fprintf(stderr, "dropwatch: watching skb:kfree_skb (%s%s%s); Ctrl-C to stop\n",
+               (*probe)->attach_point().c_str(),
+               !plan.config.filter    ? ""
+               : (*probe)->in_place() ? ", filter in place"
+                                      : ", filter on a copy",
+               plan.config.events ? "" : ", counting only");
+  EventLoop loop(**probe, decoder, *plan.noise, out.sinks(), limits(w, out));
   Status ran = loop.run();
   loop.finish();
   probe->reset();  // unloaded before the report: nothing runs past this point

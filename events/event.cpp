@@ -88,6 +88,7 @@ bool EventDecoder::decode(std::span<const uint8_t> record, DropEvent& ev) const 
   ev.stack = trim_stack(frames, h.location, syms_);
   ev.stack_truncated = h.flags & DW_EV_STACK_FULL;
   ev.stack_error = h.flags & DW_EV_STACK_ERROR;
+  ev.stack_skipped = h.flags & DW_EV_STACK_SKIPPED;
   return true;
 }
 

@@ -42,6 +42,7 @@ struct DropEvent {
   Layers layers;
   std::vector<std::string> stack;  // first frame: the function that dropped
   bool stack_truncated = false, stack_error = false;
+  bool stack_skipped = false;  // over the stack budget: no stack taken
 };
 
 class EventDecoder {
@@ -49,6 +50,9 @@ class EventDecoder {
   EventDecoder(const probe::DropReasons& reasons, const probe::Kallsyms& syms);
   // Validates the record's lengths; returns false for a malformed record.
   bool decode(std::span<const uint8_t> record, DropEvent& out) const;
+  // The names of a row of the kernel's drop table.
+  std::string reason_name(uint32_t code) const { return reasons_.name(code); }
+  std::string location_name(uint64_t addr) const { return syms_.symbolize(addr); }
 
  private:
   const probe::DropReasons& reasons_;

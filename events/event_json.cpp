@@ -96,6 +96,7 @@ Result<DropEvent> parse_event_json(std::string_view line) {
     }
     ev.stack_truncated = j.value("stack_truncated", false);
     ev.stack_error = j.value("stack_error", false);
+    ev.stack_skipped = j.value("stack_skipped", false);
   } catch (const std::exception& e) {
     return fail(std::string("a field has the wrong type: ") + e.what());
   }

@@ -160,6 +160,7 @@ void format_json(const DropEvent& e, std::string& out, bool packet_data) {
   }
   if (e.stack_truncated) o.boolean("stack_truncated", true);
   if (e.stack_error) o.boolean("stack_error", true);
+  if (e.stack_skipped) o.boolean("stack_skipped", true);
   o.close();
   out += '\n';
 }

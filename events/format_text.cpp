@@ -111,6 +111,7 @@ void format_text(const DropEvent& e, std::string& out, bool stack) {
     }
     if (e.stack_truncated) out += "    ... (stack truncated)\n";
     if (e.stack_error) out += "    (stack unavailable)\n";
+    if (e.stack_skipped) out += "    (no stack: over the stack budget, --stack-budget)\n";
   }
 }
 

@@ -52,6 +52,34 @@ void Metrics::add(const DropEvent& ev) {
   }
 }
 
+// A series, once admitted, stays (its counter never goes back); rows of
+// further label sets beyond the limit add up under "other".
+void Metrics::set_counts(const std::vector<CountedDrops>& rows) {
+  std::map<Key, uint64_t> drops;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [k, n] : drops_) drops.emplace(k, 0);
+  }
+  uint64_t overflow = 0;
+  for (const CountedDrops& r : rows) {
+    if (r.reason == "other" && r.location == "other") {
+      overflow += r.drops;
+      continue;
+    }
+    Key k{r.reason, std::string(function_of(r.location)), r.ifname, r.netns};
+    auto it = drops.find(k);
+    if (it != drops.end())
+      it->second += r.drops;
+    else if (drops.size() < max_series_)
+      drops.emplace(std::move(k), r.drops);
+    else
+      overflow += r.drops;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  drops_ = std::move(drops);
+  overflow_ = overflow;
+}
+
 void Metrics::set_probe(const probe::Counters& c, uint64_t noise_stack) {
   std::lock_guard<std::mutex> l(mu_);
   probe_ = c;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "events/event.h"
@@ -17,11 +18,26 @@ namespace dw::events {
 
 using Clock = std::chrono::steady_clock;
 
+// A row of the kernel's drop table (probe::DropCount) with its names: what
+// --summary and --metrics show. Cumulative since the start of the run.
+struct CountedDrops {
+  uint32_t reason_code = 0;
+  std::string reason;    // "NO_SOCKET", "other" for the overflow row
+  std::string location;  // "__udp4_lib_rcv+0x4bc"
+  uint32_t netns = 0;
+  int32_t ifindex = 0;
+  std::string ifname;
+  uint64_t drops = 0;
+};
+
 // What the loop knows at a flush: the time, and the counters so far.
 struct Tick {
   Clock::time_point now;
   probe::Counters probe;     // the probe's counters
   uint64_t noise_stack = 0;  // drops suppressed in userspace by a stack frame
+  // The drop table when it was read at this flush (about every 100 ms and
+  // at the end), else null.
+  const std::vector<CountedDrops>* counts = nullptr;
 };
 
 class Sink {

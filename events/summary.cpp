@@ -10,24 +10,47 @@
 
 namespace dw::events {
 
-DropSummary::DropSummary(size_t top, double period, RecordStream* out)
-    : top_(top), period_(period), out_(out), started_(Clock::now()) {
+DropSummary::DropSummary(size_t top, double period, RecordStream* out, bool from_counts)
+    : top_(top), period_(period), out_(out), from_counts_(from_counts), started_(Clock::now()) {
   next_ = started_ + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(period_ > 0 ? period_ : 1e9));
 }
 
+namespace {
+
+std::string device(int32_t ifindex, const std::string& ifname, uint32_t netns) {
+  if (!ifindex) return "-";
+  return (ifname.empty() ? "if" + std::to_string(ifindex) : ifname) + " netns " +
+         std::to_string(netns);
+}
+
+}  // namespace
+
 void DropSummary::add(const DropEvent& ev) {
-  std::string dev = ev.ifindex
-                        ? (ev.ifname.empty() ? "if" + std::to_string(ev.ifindex) : ev.ifname) +
-                              " netns " + std::to_string(ev.netns)
-                        : "-";
-  Key k{ev.reason, ev.location, std::move(dev)};
+  Key k{ev.reason, ev.location, device(ev.ifindex, ev.ifname, ev.netns)};
   if (!total_.count(k) && total_.size() >= kMaxRows) k = {"other", "other", "other"};
   interval_[k]++;
   total_[k]++;
 }
 
+void DropSummary::set_counts(const std::vector<CountedDrops>& rows) {
+  total_.clear();
+  for (const CountedDrops& r : rows) {
+    Key k = r.reason == "other" && r.location == "other"
+                ? Key{"other", "other", "other"}
+                : Key{r.reason, r.location, device(r.ifindex, r.ifname, r.netns)};
+    if (r.drops) total_[k] += r.drops;
+  }
+  interval_.clear();
+  for (const auto& [k, n] : total_) {
+    auto it = at_interval_.find(k);
+    uint64_t before = it == at_interval_.end() ? 0 : it->second;
+    if (n > before) interval_[k] = n - before;
+  }
+}
+
 void DropSummary::flush(const Tick& t) {
+  if (from_counts_ && t.counts) set_counts(*t.counts);
   if (period_ <= 0 || t.now < next_) return;
   out_->add(interval(period_), /*counted=*/false);
   next_ += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(period_));
@@ -44,6 +67,7 @@ std::string DropSummary::interval(double seconds) {
   std::snprintf(title, sizeof(title), "last %.1f s", seconds);
   std::string out = table(interval_, seconds, title);
   interval_.clear();
+  if (from_counts_) at_interval_ = total_;
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "events/event.h"
 #include "events/record_stream.h"
@@ -17,15 +18,21 @@ namespace dw::events {
 class DropSummary : public Sink {
  public:
   // A table of the last `period` seconds every period (0: only at exit),
-  // written to `out`.
-  DropSummary(size_t top, double period, RecordStream* out);
+  // written to `out`. `from_counts`: the tables come from the kernel's drop
+  // table (Tick::counts), exact whatever events were lost or rate-limited;
+  // else from the events written.
+  DropSummary(size_t top, double period, RecordStream* out, bool from_counts = false);
 
-  void write(const DropEvent& ev) override { add(ev); }
+  void write(const DropEvent& ev) override {
+    if (!from_counts_) add(ev);
+  }
   void flush(const Tick& t) override;
   // The whole run's table.
   void close(Clock::time_point deadline) override;
 
   void add(const DropEvent& ev);
+  // The kernel's drop table, cumulative: replaces the whole run's counts.
+  void set_counts(const std::vector<CountedDrops>& rows);
   // The table of the drops added since the last interval, over `seconds`;
   // starts a new interval.
   std::string interval(double seconds);
@@ -45,8 +52,10 @@ class DropSummary : public Sink {
   size_t top_;
   double period_;
   RecordStream* out_;
+  bool from_counts_;
   Clock::time_point started_, next_;
   std::map<Key, uint64_t> interval_, total_;
+  std::map<Key, uint64_t> at_interval_;  // from_counts: total_ when the interval began
 };
 
 }  // namespace dw::events

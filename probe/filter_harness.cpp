@@ -39,13 +39,14 @@ Status set_rodata_u32(bpf_object* obj, bpf_map* rodata, const char* name, uint32
 }  // namespace
 
 Result<std::unique_ptr<FilterHarness>> FilterHarness::load(std::span<const uint8_t> elf,
-                                                           uint32_t capacity) {
+                                                           uint32_t capacity, Mode mode) {
   std::unique_ptr<FilterHarness> h(new FilterHarness());
   h->capacity_ = capacity;
   LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "dw_harness");
   h->obj_ = bpf_object__open_mem(elf.data(), elf.size(), &oo);
   if (!h->obj_) return fail_errno("cannot open the harness object");
-  bpf_program* prog = bpf_object__find_program_by_name(h->obj_, "dw_harness");
+  bpf_program* prog = bpf_object__find_program_by_name(
+      h->obj_, mode == Mode::InPlace ? "dw_harness_in_place" : "dw_harness");
   bpf_map* map = bpf_object__find_map_by_name(h->obj_, "packet");
   bpf_map* rodata = bpf_object__find_map_by_name(h->obj_, ".rodata");
   if (!prog || !map || !rodata) return fail("the harness object lacks its program or maps");
@@ -53,12 +54,15 @@ Result<std::unique_ptr<FilterHarness>> FilterHarness::load(std::span<const uint8
     return fail("cannot size the harness map for " + std::to_string(capacity) + " bytes");
   if (auto ok = set_rodata_u32(h->obj_, rodata, "cfg_capacity", capacity); !ok)
     return std::unexpected(ok.error());
-  if (filters_must_be_static()) {
+  bpf_program* x32 = bpf_object__find_program_by_name(h->obj_, "dw_harness_x32");
+  for (bpf_program* p = bpf_object__next_program(h->obj_, nullptr); p;
+       p = bpf_object__next_program(h->obj_, p))
+    bpf_program__set_autoload(p, p == prog || p == x32);
+  if (mode == Mode::InPlace || filters_must_be_static()) {
     make_filters_static(h->obj_);
     // Verified in each of its 32 calls, the filter of the benchmark's
     // program exceeds the verifier's budget; that program is bench/'s only.
-    if (bpf_program* x32 = bpf_object__find_program_by_name(h->obj_, "dw_harness_x32"))
-      bpf_program__set_autoload(x32, false);
+    if (x32) bpf_program__set_autoload(x32, false);
   }
   std::vector<char> log(1 << 20);
   bpf_program__set_log_buf(prog, log.data(), log.size());
@@ -71,7 +75,7 @@ Result<std::unique_ptr<FilterHarness>> FilterHarness::load(std::span<const uint8
         -err);
   }
   h->prog_fd_ = bpf_program__fd(prog);
-  h->x32_fd_ = bpf_program__fd(bpf_object__find_program_by_name(h->obj_, "dw_harness_x32"));
+  h->x32_fd_ = x32 ? bpf_program__fd(x32) : -1;
   // (-1 when not loaded: ns_per_call() then fails)
   h->map_fd_ = bpf_map__fd(map);
   bpf_prog_info info{};

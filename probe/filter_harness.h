@@ -21,8 +21,12 @@ class FilterHarness {
   // Loads the linked harness object; a verifier rejection is an error
   // carrying the verifier's log. `capacity` is the buffer the filter was
   // linked for (ObjectOptions::capacity): packets are cut to it.
+  // InPlace: the filter reads the packet as the probe's in-place path
+  // reads an skb (static linkage, untrusted pointer; in_place_reads_supported()).
+  enum class Mode { Copy, InPlace };
   static Result<std::unique_ptr<FilterHarness>> load(std::span<const uint8_t> elf,
-                                                     uint32_t capacity = 4096);
+                                                     uint32_t capacity = 4096,
+                                                     Mode mode = Mode::Copy);
   ~FilterHarness();
   FilterHarness(const FilterHarness&) = delete;
   FilterHarness& operator=(const FilterHarness&) = delete;

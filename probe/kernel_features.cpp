@@ -1,7 +1,11 @@
 #include "probe/kernel_features.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <linux/bpf.h>
 #include <sys/utsname.h>
+
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -35,6 +39,29 @@ bool has_enumerator(const btf* b, const char* type, const char* name) {
 
 }  // namespace
 
+bool in_place_reads_supported() {
+  static const bool ok = [] {
+    std::unique_ptr<btf, BtfDeleter> b(btf__load_vmlinux_btf());
+    if (!b) return false;
+    int id = btf__find_by_name_kind(b.get(), "bpf_rdonly_cast", BTF_KIND_FUNC);
+    if (id <= 0) return false;  // before 6.2
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 0},  // r1 = 0 (the pointer is ignored)
+        {BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0},  // r2 = 0: untrusted memory
+        {BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, id},
+        {BPF_LDX | BPF_MEM | BPF_B, 0, 0, 0, 0},  // r0 = *(u8 *)r0, fault-safe
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "dw_in_place", "GPL", insns,
+                           sizeof(insns) / sizeof(insns[0]), nullptr);
+    if (fd < 0) return false;
+    close(fd);
+    return true;
+  }();
+  return ok;
+}
+
 Result<KernelFeatures> KernelFeatures::detect(const std::string& btf_path) {
   std::unique_ptr<btf, BtfDeleter> b(btf__parse(btf_path.c_str(), nullptr));
   if (!b)
@@ -49,6 +76,7 @@ Result<KernelFeatures> KernelFeatures::detect(const std::string& btf_path) {
   f.task_btf = has_enumerator(b.get(), "bpf_func_id", "BPF_FUNC_get_current_task_btf");
   f.socket_cgroup = has_member(b.get(), "sock_cgroup_data", "cgroup");
   f.global_func_pointers = has_enumerator(b.get(), "bpf_func_id", "BPF_FUNC_check_mtu");
+  if (btf_path == "/sys/kernel/btf/vmlinux") f.in_place_reads = in_place_reads_supported();
   return f;
 }
 
@@ -63,6 +91,9 @@ std::string KernelFeatures::lacking() const {
   add(socket_cgroup, "the socket's cgroup (5.15+): no cgroup_path or container_id");
   add(rx_sk, "the receiving socket (6.11+): drops in a socket's receive path show no socket");
   add(task_btf, "task fields through BTF (5.11+): read through helpers, ~100 ns more per event");
+  add(in_place_reads,
+      "in-place packet reads (bpf_rdonly_cast to untrusted memory): a filter reads a copy of "
+      "the headers, ~50 ns more per drop");
   return out.empty() ? "" : "kernel " + release + " lacks " + out;
 }
 

@@ -19,11 +19,19 @@ struct KernelFeatures {
   // compiled filter is verified once, on its own. Before, it is verified as
   // a static function in each caller (probe/filter_linkage.h).
   bool global_func_pointers = true;
+  // The probe's filter may read packets in place: bpf_rdonly_cast() to
+  // untrusted memory (BTF id 0) loads. Known by loading a tiny program, so
+  // only for the running kernel (in_place_reads_supported()).
+  bool in_place_reads = true;
 
   // From /sys/kernel/btf/vmlinux (`btf_path` for tests).
   static Result<KernelFeatures> detect(const std::string& btf_path = "/sys/kernel/btf/vmlinux");
   // "kernel 5.10.0-32-amd64 lacks drop reasons (5.17+: ...), ..." or empty.
   std::string lacking() const;
 };
+
+// Loads a 6-instruction program that calls bpf_rdonly_cast(ptr, 0) and
+// reads through the result; cached. Needs CAP_BPF.
+bool in_place_reads_supported();
 
 }  // namespace dw::probe

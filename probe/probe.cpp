@@ -1,6 +1,7 @@
 #include "probe/probe.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "bpf/dropwatch_abi.h"
 #include "dropwatch.skel.h"
 #include "probe/filter_linkage.h"
+#include "probe/kernel_features.h"
 
 namespace dw::probe {
 namespace {
@@ -82,22 +84,39 @@ Result<std::unique_ptr<Probe>> Probe::start(std::span<const uint8_t> elf, const 
     return fail(
         "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing): dropwatch needs a "
         "kernel built with CONFIG_DEBUG_INFO_BTF=y");
-  bool btf = c.attach != AttachMode::Tracepoint;
-  auto st = try_start(c, btf, elf);
-  // Fall back to the classic tracepoint when the BTF one cannot be used,
-  // unless the mode was asked for explicitly or the failure was a permission.
-  if (!st && c.attach == AttachMode::Auto && st.error().code != EPERM) {
-    auto tp = try_start(c, false, elf);
-    if (!tp)
-      return fail(st.error().message +
-                  "; the classic tracepoint failed too: " + tp.error().message);
-    st = std::move(tp);
-    btf = false;
+  // In place first, then with a copy, then the classic tracepoint: each
+  // when the one before cannot be used, unless a mode was asked for or the
+  // failure was a permission.
+  std::vector<Entry> order;
+  if (c.attach != AttachMode::Tracepoint) {
+    if (c.attach != AttachMode::BtfCopy && in_place_reads_supported())
+      order.push_back(Entry::InPlace);
+    order.push_back(Entry::Copy);
   }
-  if (!st) return std::unexpected(st.error());
-  std::unique_ptr<Probe> p(new Probe(std::move(*st)));
-  p->attach_point_ = btf ? "tp_btf/kfree_skb" : "tracepoint/skb/kfree_skb";
-  return p;
+  if (c.attach == AttachMode::Auto || c.attach == AttachMode::Tracepoint)
+    order.push_back(Entry::Tracepoint);
+  std::string errors, refused;
+  for (Entry e : order) {
+    auto st = try_start(c, e, elf);
+    if (st) {
+      std::unique_ptr<Probe> p(new Probe(std::move(*st)));
+      p->attach_point_ = e == Entry::Tracepoint ? "tracepoint/skb/kfree_skb" : "tp_btf/kfree_skb";
+      p->in_place_ = e == Entry::InPlace;
+      p->in_place_refused_ = refused;
+      return p;
+    }
+    if (e == Entry::InPlace) {
+      refused = st.error().message;
+      if (st.error().code == EPERM) return std::unexpected(st.error());
+      continue;  // the copy entry says the same if it is a real problem
+    }
+    if (st.error().code == EPERM || e == order.back())
+      return errors.empty()
+                 ? std::unexpected(st.error())
+                 : fail(errors + "; the classic tracepoint failed too: " + st.error().message);
+    errors = st.error().message;
+  }
+  return fail("no attach point to try");
 }
 
 int Probe::on_record(void* ctx, void* data, size_t size) {
@@ -108,8 +127,9 @@ int Probe::on_record(void* ctx, void* data, size_t size) {
 
 // The rodata knobs; false (with *why) for a value the probe cannot take.
 static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
-  sk->rodata->cfg_snaplen = o.snaplen;
-  sk->rodata->cfg_stack = o.stack ? 1 : 0;
+  sk->rodata->cfg_snaplen = std::min<uint32_t>(o.snaplen, DW_SNAPLEN_MAX);
+  sk->rodata->cfg_stack = o.stack && o.events ? 1 : 0;
+  sk->rodata->cfg_events = o.events ? 1 : 0;
   sk->rodata->cfg_wakeup_bytes = o.ringbuf_bytes / 4;
   sk->rodata->cfg_filter = o.filter ? 1 : 0;
   sk->rodata->cfg_reason_mode = uint8_t(o.reason_mode);
@@ -125,14 +145,17 @@ static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
     sk->rodata->cfg_noise[i].end = o.noise_ranges[i].second;
   }
   sk->rodata->cfg_noise_count = uint32_t(o.noise_ranges.size());
-  if (o.max_events_per_second) {
-    // Each CPU gets its share of the rate (no shared state on the hot
-    // path), and a burst of one second's share.
-    uint64_t ncpus = std::max(1, libbpf_num_possible_cpus());
-    uint64_t interval = 1000000000ull * ncpus / o.max_events_per_second;
-    sk->rodata->cfg_rate_interval_ns = std::max<uint64_t>(interval, 1);
-    sk->rodata->cfg_rate_burst_ns = std::max<uint64_t>(interval, 1000000000ull);
-  }
+  // Each CPU gets its share of a rate (no shared state on the hot path),
+  // and a burst of one second's share.
+  uint64_t ncpus = std::max(1, libbpf_num_possible_cpus());
+  auto bucket = [&](uint32_t per_second, __u64& interval, __u64& burst) {
+    if (!per_second) return;
+    uint64_t i = std::max<uint64_t>(1000000000ull * ncpus / per_second, 1);
+    interval = i;
+    burst = std::max<uint64_t>(i, 1000000000ull);
+  };
+  bucket(o.max_events_per_second, sk->rodata->cfg_rate_interval_ns, sk->rodata->cfg_rate_burst_ns);
+  bucket(o.stack_budget, sk->rodata->cfg_stack_interval_ns, sk->rodata->cfg_stack_burst_ns);
   if (int err = bpf_map__set_max_entries(sk->maps.events, o.ringbuf_bytes)) {
     *why = "invalid ring buffer size " + std::to_string(o.ringbuf_bytes) + ": " + errno_text(err);
     return false;
@@ -140,8 +163,13 @@ static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
   return true;
 }
 
-// The gate maps, after load.
+// The gate maps and the drop table's "other" row, after load.
 static Status fill_maps(dropwatch_bpf* sk, const Config& o) {
+  dw_count_key other{};
+  other.location = DW_COUNT_OTHER_LOCATION;
+  std::vector<uint64_t> zeros(std::max(1, libbpf_num_possible_cpus()));
+  if (bpf_map_update_elem(bpf_map__fd(sk->maps.drop_counts), &other, zeros.data(), BPF_ANY))
+    return fail_errno("cannot set up the drop table");
   uint8_t one = 1;
   for (uint32_t r : o.reasons)
     if (bpf_map_update_elem(bpf_map__fd(sk->maps.reasons), &r, &one, BPF_ANY))
@@ -154,8 +182,9 @@ static Status fill_maps(dropwatch_bpf* sk, const Config& o) {
   return {};
 }
 
-Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, bool btf,
+Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, Entry entry,
                                                        std::span<const uint8_t> elf) {
+  bool btf = entry != Entry::Tracepoint;
   if (!btf && !exists("/sys/kernel/tracing/events/skb/kfree_skb") &&
       !exists("/sys/kernel/debug/tracing/events/skb/kfree_skb"))
     return fail(
@@ -177,9 +206,15 @@ Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, bool btf
     return fail("cannot open the BPF object: " + errno_text(err), -err);
   std::string why;
   if (!configure(sk, o, &why)) return fail(why);
-  if (filters_must_be_static()) make_filters_static(sk->obj);
-  st->prog = btf ? sk->progs.dw_kfree_skb_btf : sk->progs.dw_kfree_skb_tp;
-  bpf_program__set_autoload(btf ? sk->progs.dw_kfree_skb_tp : sk->progs.dw_kfree_skb_btf, false);
+  // In place the filter takes an untrusted pointer, which only a static
+  // function may: verified in its caller, the same instructions.
+  if (entry == Entry::InPlace || filters_must_be_static()) make_filters_static(sk->obj);
+  st->prog = entry == Entry::InPlace ? sk->progs.dw_kfree_skb_btf
+             : entry == Entry::Copy  ? sk->progs.dw_kfree_skb_btf_copy
+                                     : sk->progs.dw_kfree_skb_tp;
+  for (bpf_program* p :
+       {sk->progs.dw_kfree_skb_btf, sk->progs.dw_kfree_skb_btf_copy, sk->progs.dw_kfree_skb_tp})
+    bpf_program__set_autoload(p, p == st->prog);
   if (int err = dropwatch_bpf__load(sk)) return fail(load_error(err), err < 0 ? -err : err);
   if (auto ok = fill_maps(sk, o); !ok) return std::unexpected(ok.error());
   st->link = bpf_program__attach(st->prog);
@@ -222,6 +257,32 @@ Counters Probe::counters() const {
   uint32_t key = 0;
   if (bpf_map_lookup_elem(bpf_map__fd(s_->skel->maps.counters), &key, per_cpu.data())) return {};
   return sum_cpus(per_cpu.data(), per_cpu.size());
+}
+
+std::vector<DropCount> Probe::drop_counts() const {
+  std::vector<DropCount> rows;
+  int fd = bpf_map__fd(s_->skel->maps.drop_counts);
+  int names = bpf_map__fd(s_->skel->maps.device_names);
+  std::vector<uint64_t> per_cpu(s_->ncpus);
+  dw_count_key key{}, next{};
+  const void* prev = nullptr;
+  while (rows.size() < DW_COUNT_KEYS && bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    if (bpf_map_lookup_elem(fd, &key, per_cpu.data())) continue;  // deleted meanwhile
+    DropCount r;
+    r.location = key.location;
+    r.reason = key.reason;
+    r.netns = key.netns;
+    r.ifindex = key.ifindex;
+    for (uint64_t n : per_cpu) r.drops += n;
+    if (r.location == kDropCountOther && !r.drops) continue;
+    dw_dev_key dk{key.netns, uint32_t(key.ifindex)};
+    char name[DW_IFNAME_LEN + 1] = {};
+    if (key.ifindex && bpf_map_lookup_elem(names, &dk, name) == 0) r.ifname = name;
+    rows.push_back(std::move(r));
+  }
+  return rows;
 }
 
 uint32_t Probe::program_id() const {

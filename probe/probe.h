@@ -18,7 +18,9 @@
 
 namespace dw::probe {
 
-enum class AttachMode { Auto, Btf, Tracepoint };
+// Auto: tp_btf in place, else tp_btf with a copy, else the classic
+// tracepoint. BtfCopy: tp_btf, the filter on a copy (for comparisons).
+enum class AttachMode { Auto, Btf, BtfCopy, Tracepoint };
 
 enum class ListMode : uint8_t { Off = 0, Allow = 1, Deny = 2 };
 
@@ -41,10 +43,27 @@ struct Config {
   std::vector<DeviceKey> devices;
   uint32_t netns = 0;                  // 0: every namespace
   uint32_t max_events_per_second = 0;  // 0: no limit
+  // Kernel stacks per second over all CPUs; the events beyond go without
+  // one (flagged, counted). 0: a stack for every event.
+  uint32_t stack_budget = 0;
+  // false: drops are only counted in the kernel (drop_counts()), no event.
+  bool events = true;
   // Drops located in these [start, end) address ranges are noise (at most
   // DW_NOISE_MAX of them), counted and not reported.
   std::vector<std::pair<uint64_t, uint64_t>> noise_ranges;
 };
+
+// One row of the in-kernel drop table: drops that passed the gates and
+// the filter, summed over the CPUs.
+struct DropCount {
+  uint64_t location = 0;  // kDropCountOther: the table was full
+  uint32_t reason = 0;
+  uint32_t netns = 0;
+  int32_t ifindex = 0;
+  std::string ifname;  // as the device was named when first counted
+  uint64_t drops = 0;
+};
+inline constexpr uint64_t kDropCountOther = ~0ull;
 
 class Probe {
  public:
@@ -68,19 +87,29 @@ class Probe {
   // still be consumed, and the counters read.
   void detach();
   Counters counters() const;
+  // The drop table, every row; bounded by DW_COUNT_KEYS.
+  std::vector<DropCount> drop_counts() const;
   // "tp_btf/kfree_skb" or "tracepoint/skb/kfree_skb".
   const std::string& attach_point() const { return attach_point_; }
+  // The filter reads packets where they lie (tp_btf with bpf_rdonly_cast);
+  // false: it reads a copy of their headers.
+  bool in_place() const { return in_place_; }
+  // Why the in-place entry was not used, when it was tried and refused.
+  const std::string& in_place_refused() const { return in_place_refused_; }
   // Program id, for tests that check nothing stays loaded.
   uint32_t program_id() const;
 
  private:
   struct State;
   explicit Probe(std::unique_ptr<State> s);
-  static Result<std::unique_ptr<State>> try_start(const Config& c, bool btf,
+  enum class Entry { InPlace, Copy, Tracepoint };
+  static Result<std::unique_ptr<State>> try_start(const Config& c, Entry entry,
                                                   std::span<const uint8_t> elf);
   static int on_record(void* ctx, void* data, size_t size);
   std::unique_ptr<State> s_;
   std::string attach_point_;
+  bool in_place_ = false;
+  std::string in_place_refused_;
 };
 
 }  // namespace dw::probe

@@ -1,10 +1,14 @@
 // The whole compiler checked against libpcap in the kernel: every table
 // expression is linked into the harness, must pass the verifier, and its
 // verdict on every corpus frame (run with BPF_PROG_TEST_RUN) must equal
-// pcap_offline_filter's. Fails, never skips, when BPF is unavailable.
+// pcap_offline_filter's. Twice where the kernel reads packets in place
+// (probe/kernel_features.h): the filter given memory as the probe's copy
+// path gives it, and as its in-place path does (untrusted, fault-safe
+// loads, the filter static). Fails, never skips, when BPF is unavailable.
 #include <gtest/gtest.h>
 
 #include "compiler/pipeline.h"
+#include "probe/kernel_features.h"
 #include "tests/support/corpus.h"
 #include "tests/support/filter_table.h"
 #include "tests/support/harness.h"
@@ -15,13 +19,16 @@ namespace {
 
 using filter::LinkType;
 
+using Mode = probe::FilterHarness::Mode;
+
 struct Totals {
   size_t programs = 0, runs = 0;
 };
 
 void check(const std::string& expr, LinkType link, const std::vector<test::CorpusFrame>& frames,
-           test::PcapOracle& oracle, std::vector<std::string>& problems, Totals& t) {
-  const char* lt = link == LinkType::Ethernet ? "ether" : "raw";
+           test::PcapOracle& oracle, std::vector<std::string>& problems, Totals& t, Mode mode) {
+  std::string lt = std::string(link == LinkType::Ethernet ? "ether" : "raw") +
+                   (mode == Mode::InPlace ? " in place" : "");
   auto theirs = oracle.compile(expr);
   auto fe = filter::compile_front(expr, {link});
   if (theirs.has_value() != !fe.has_value()) {
@@ -29,7 +36,7 @@ void check(const std::string& expr, LinkType link, const std::vector<test::Corpu
     return;
   }
   if (!fe) return;
-  auto h = test::load_harness(fe->dag);
+  auto h = test::load_harness(fe->dag, mode);
   if (!h) {
     problems.push_back(std::string(lt) + ": '" + expr + "' did not load: " + h.error().message);
     return;
@@ -61,9 +68,13 @@ TEST(KernelFilterDiff, EveryTableExpressionRunsInTheKernelLikeLibpcap) {
   test::PcapOracle eth_oracle(DLT_EN10MB), raw_oracle(DLT_RAW);
   std::vector<std::string> problems;
   Totals t;
-  for (const auto& e : exprs) {
-    check(e, LinkType::Ethernet, eth, eth_oracle, problems, t);
-    check(e, LinkType::RawIp, raw, raw_oracle, problems, t);
+  std::vector<Mode> modes = {Mode::Copy};
+  if (probe::in_place_reads_supported()) modes.push_back(Mode::InPlace);
+  for (Mode m : modes) {
+    for (const auto& e : exprs) {
+      check(e, LinkType::Ethernet, eth, eth_oracle, problems, t, m);
+      check(e, LinkType::RawIp, raw, raw_oracle, problems, t, m);
+    }
   }
   std::string report;
   for (size_t i = 0; i < problems.size() && i < 40; i++) report += problems[i] + "\n";
@@ -71,7 +82,8 @@ TEST(KernelFilterDiff, EveryTableExpressionRunsInTheKernelLikeLibpcap) {
   EXPECT_GT(t.programs, 500u) << "programs loaded through the verifier";
   RecordProperty("programs", int(t.programs));
   RecordProperty("runs", int(t.runs));
-  std::printf("kernel diff: %zu programs verified, %zu test runs\n", t.programs, t.runs);
+  std::printf("kernel diff: %zu programs verified, %zu test runs, %s\n", t.programs, t.runs,
+              modes.size() > 1 ? "copy and in place" : "copy only (no in-place reads here)");
 }
 
 }  // namespace

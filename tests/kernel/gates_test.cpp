@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "probe/kernel_features.h"
 #include "test_vlan_push.skel.h"
 #include "tests/support/bpf_programs.h"
 #include "tests/support/dropwatch_run.h"
@@ -109,11 +110,20 @@ TEST_F(Scenario, EachFilterReportsExactlyItsDrops) {
       {"not ether src 02:00:00:00:42:01 and udp", {"out4"}},  // false, negated
       {"len > 2000", {}},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(std::string("--filter '") + c.filter + "'");
-    std::vector<std::string> args;
-    if (*c.filter) args = {"--filter", c.filter};
-    EXPECT_EQ(run(args), c.expected);
+  // The filter reads the packets where they lie (where the kernel lets it)
+  // and, forced, a copy: the same drops either way.
+  bool in_place = probe::in_place_reads_supported();
+  for (std::string attach : {"auto", "tp_btf-copy"}) {
+    for (const auto& c : cases) {
+      SCOPED_TRACE(std::string("--attach ") + attach + " --filter '" + c.filter + "'");
+      std::vector<std::string> args = {"--attach", attach};
+      if (*c.filter) args.insert(args.end(), {"--filter", c.filter});
+      std::string err;
+      EXPECT_EQ(run(args, &err), c.expected);
+      if (!*c.filter) continue;
+      bool said_in_place = err.find(", filter in place") != std::string::npos;
+      EXPECT_EQ(said_in_place, in_place && attach == "auto") << err;
+    }
   }
   EXPECT_TRUE(no_programs_left("dw_"));
 }

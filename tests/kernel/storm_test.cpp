@@ -58,7 +58,7 @@ void expect_accounted(const std::string& err) {
                    reported(err, "by namespace") + reported(err, "by device") +
                    reported(err, "by the filter") + reported(err, "without headers under") +
                    reported(err, "rate-limited") + reported(err, "at a pinned location") +
-                   reported(err, "events too large");
+                   reported(err, "counted in the kernel only");
   EXPECT_EQ(ended, seen);
   uint64_t handled = reported(err, "written\n") + reported(err, "by a stack frame") +
                      reported(err, "events arrived after --count") +
@@ -186,6 +186,116 @@ TEST(Storm, ACollectorThatStopsReadingChangesOnlyACount) {
   close(conn);
   close(srv);
   unlink(path.c_str());
+}
+
+// "sent N in S s" from dw_storm.
+uint64_t sent(Process& storm) {
+  auto lines = storm.stdout_lines();
+  return lines.empty() ? 0 : std::stoull(lines[0].substr(5));
+}
+
+// The whole-run --summary table's total: "-- ... whole run, S s, N drops".
+uint64_t whole_run_total(const std::vector<std::string>& lines) {
+  std::smatch m;
+  for (const auto& l : lines)
+    if (std::regex_search(l, m, std::regex("whole run, [0-9.]+ s, (\\d+) drops")))
+      return std::stoull(m[1]);
+  return 0;
+}
+
+// --summary alone asks for no event: drops are only counted in the kernel,
+// and the whole-run table counts every drop of the storm.
+TEST(Storm, CountingOnlyCountsEveryDropOfTheStorm) {
+  Netns ns("dwsn");
+  ASSERT_TRUE(ns.ok());
+  Process dw({dropwatch_path(), "--summary", "1000", "--netns", netns_path(ns), "--filter",
+              "udp dst port 9"});
+  ASSERT_TRUE(dw.wait_stderr("dropwatch: watching", 30s)) << dw.stderr_text();
+  EXPECT_NE(dw.stderr_text().find("counting only"), std::string::npos) << dw.stderr_text();
+  auto s = storm(ns, 2);
+  ASSERT_EQ(s->wait(20s), 0);
+  std::this_thread::sleep_for(300ms);
+  int status;
+  stop(dw, SIGINT, &status);
+  EXPECT_EQ(status, 0) << dw.stderr_text();
+  uint64_t n = sent(*s), total = whole_run_total(dw.stdout_lines());
+  std::printf("counting only: storm sent %llu, whole-run table %llu\n", (unsigned long long)n,
+              (unsigned long long)total);
+  EXPECT_GT(n, 10000u);
+  EXPECT_EQ(total, n) << testing::PrintToString(dw.stdout_lines());
+  std::string err = dw.stderr_text();
+  expect_accounted(err);
+  EXPECT_EQ(reported(err, "events emitted"), 0u) << err;
+  EXPECT_EQ(reported(err, "counted in the kernel only"), n) << err;
+}
+
+// Events limited to 50 a second and written to a file: the summary's totals
+// still count every drop, from the kernel's table.
+TEST(Storm, TotalsComeFromTheKernelWhateverTheRateLimit) {
+  Netns ns("dwsr");
+  ASSERT_TRUE(ns.ok());
+  std::string file = "/tmp/dw-totals-" + std::to_string(getpid()) + ".ndjson";
+  unlink(file.c_str());
+  Process dw({dropwatch_path(), "--summary", "1000", "--netns", netns_path(ns), "--output-file",
+              file, "--max-events-per-second", "50"});
+  ASSERT_TRUE(dw.wait_stderr("dropwatch: watching", 30s)) << dw.stderr_text();
+  auto s = storm(ns, 1);
+  ASSERT_EQ(s->wait(20s), 0);
+  std::this_thread::sleep_for(300ms);
+  int status;
+  stop(dw, SIGINT, &status);
+  EXPECT_EQ(status, 0) << dw.stderr_text();
+  std::string err = dw.stderr_text();
+  uint64_t n = sent(*s), total = whole_run_total(dw.stdout_lines());
+  EXPECT_GT(n, 10000u);
+  EXPECT_EQ(total, n) << testing::PrintToString(dw.stdout_lines());
+  uint64_t written = reported(err, "written\n");
+  EXPECT_GT(written, 0u) << err;
+  EXPECT_LT(written, 500u) << "50 a second, a second's burst per CPU";
+  EXPECT_EQ(reported(err, "rate-limited") + written, n) << err;
+  expect_accounted(err);
+  unlink(file.c_str());
+}
+
+// The stack budget: a storm gets at most about N stacks a second; the other
+// events say so, and the exit report counts them. 0 takes every stack.
+TEST(Storm, StacksStayWithinTheBudgetAndTheRestAreMarked) {
+  Netns ns("dwsk");
+  ASSERT_TRUE(ns.ok());
+  for (std::string budget : {"100", "0"}) {
+    SCOPED_TRACE("--stack-budget " + budget);
+    Process dw({dropwatch_path(), "--output", "json", "--netns", netns_path(ns), "--stack-budget",
+                budget});
+    ASSERT_TRUE(dw.wait_stderr("dropwatch: watching", 30s)) << dw.stderr_text();
+    auto s = storm(ns, 0.5);
+    ASSERT_EQ(s->wait(20s), 0);
+    std::this_thread::sleep_for(500ms);
+    int status;
+    stop(dw, SIGINT, &status);
+    EXPECT_EQ(status, 0) << dw.stderr_text();
+    uint64_t with = 0, skipped = 0, other = 0;
+    for (const auto& l : dw.stdout_lines()) {
+      bool has = l.find("\"stack\":") != std::string::npos;
+      bool skip = l.find("\"stack_skipped\":true") != std::string::npos;
+      with += has && !skip;
+      skipped += skip && !has;
+      other += has == skip;
+    }
+    std::string err = dw.stderr_text();
+    expect_accounted(err);
+    EXPECT_EQ(other, 0u);
+    if (budget == "0") {
+      EXPECT_EQ(skipped, 0u) << err;
+      EXPECT_GT(with, 1000u) << err;
+      EXPECT_EQ(err.find("without a stack"), std::string::npos) << err;
+    } else {
+      // A second's share per CPU at once, then 100 a second: 2.5 s at most here.
+      EXPECT_GT(with, 0u);
+      EXPECT_LE(with, 100u + 250u) << err;
+      EXPECT_GT(skipped, 1000u) << err;
+      EXPECT_EQ(reported(err, "events without a stack"), skipped) << err;
+    }
+  }
 }
 
 }  // namespace
