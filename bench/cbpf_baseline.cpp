@@ -1,4 +1,8 @@
 #include "bench/cbpf_baseline.h"
+#include "bench/cbpf_probe.h"
+#include "bpf/bitcode.h"
+#include "bpf/dropwatch_abi.h"
+#include "compiler/link.h"
 
 #include <llvm/IR/IRBuilder.h>
 
@@ -130,6 +134,29 @@ filter::FilterDef cbpf_filter(const bpf_program* prog) {
   filter::FilterDef d{"dw_filter", nullptr};
   d.body = [prog](filter::IRBuilderBPF& b) { translate(b, prog); };
   return d;
+}
+
+}  // namespace dw::bench
+
+namespace dw::bench {
+
+filter::Expected<std::vector<uint8_t>> link_probe_cbpf(const std::string& expr) {
+  // Kept for the process's life: the translated bodies refer to them.
+  static bpf_program link{}, net{};
+  pcap_t* eth = pcap_open_dead(DLT_EN10MB, 65535);
+  pcap_t* raw = pcap_open_dead(DLT_RAW, 65535);
+  bool bad = pcap_compile(eth, &link, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) ||
+             pcap_compile(raw, &net, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN);
+  pcap_close(eth);
+  pcap_close(raw);
+  if (bad) return filter::error({}, "libpcap cannot compile " + expr);
+  filter::FilterDef a = cbpf_filter(&link), b = cbpf_filter(&net);
+  a.name = filter::kProbeLinkEntry;
+  b.name = filter::kProbeNetEntry;
+  filter::ObjectOptions oo;
+  oo.capacity = DW_SNAPLEN_MAX;
+  oo.optimize_filters = false;
+  return filter::link_program(bpf::probe_bitcode(), {a, b}, oo);
 }
 
 }  // namespace dw::bench

@@ -20,6 +20,7 @@
 #include "compiler/codegen.h"
 #include "compiler/disasm.h"
 #include "compiler/pipeline.h"
+#include "probe/kernel_features.h"
 #include "tests/support/corpus.h"
 #include "tests/support/harness.h"
 
@@ -29,6 +30,11 @@ struct Row {
   std::string filter;
   double ours_ns = 0, base_ns = 0, empty_ns = 0;
   size_t ours_insns = 0, base_insns = 0, tcpdump_insns = 0;
+  // The probe's in-place path (the harness's dw_harness_in_place): the
+  // program's instructions with the filter inlined as a static function,
+  // and whether its verdicts equal the copy path's on the mix.
+  size_t in_place_insns = 0;
+  bool in_place_agrees = false;
 };
 
 // Mean kernel ns per filter call over the packet mix (32 calls a run).
@@ -104,6 +110,7 @@ int main(int argc, char** argv) {
   }
   double empty_ns = measure(**empty, mix, repeat);
   std::vector<Row> rows;
+  const bool in_place = dw::probe::in_place_reads_supported();
   for (const auto& e : exprs) {
     Row r{e};
     r.empty_ns = empty_ns;
@@ -127,6 +134,20 @@ int main(int argc, char** argv) {
       return 1;
     }
     r.ours_ns = measure(**ours, mix, repeat);
+    if (in_place) {
+      auto ip = dw::test::load_harness(fe->dag, dw::probe::FilterHarness::Mode::InPlace);
+      if (ip) {
+        r.in_place_insns = (*ip)->instruction_count();
+        r.in_place_agrees = true;
+        for (const auto& f : mix) {
+          auto a = (*ours)->run(f.bytes, f.wire_len), b = (*ip)->run(f.bytes, f.wire_len);
+          r.in_place_agrees &= a && b && *a == *b;
+        }
+      } else {
+        std::fprintf(stderr, "dw_filter_exec: %s in place: %s\n", e.c_str(),
+                     ip.error().message.c_str());
+      }
+    }
     // libpcap's protochain loops backwards; the translated loop does not get
     // past the verifier, so that filter has no baseline figure.
     auto base = dw::test::load_harness(dw::bench::cbpf_filter(&prog), false);
@@ -139,13 +160,19 @@ int main(int argc, char** argv) {
   std::vector<double> ratios, net_ratios;
   std::printf(
       "| filter | ours ns | baseline ns | empty ns | ours / baseline | net of empty | insns ours | "
-      "insns baseline | tcpdump -d |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "insns baseline | tcpdump -d | in place |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  auto in_place_cell = [&](const Row& r) {
+    if (!in_place) return std::string("– (kernel lacks it)");
+    if (!r.in_place_insns) return std::string("NOT LOADED");
+    return std::string(r.in_place_agrees ? "agrees" : "DIFFERS") + ", program " +
+           std::to_string(r.in_place_insns) + " insns";
+  };
   for (const Row& r : rows) {
     if (r.base_ns == 0) {
-      std::printf("| `%s` | %.1f | – (not verifiable) | %.1f | – | – | %zu | %zu | %zu |\n",
+      std::printf("| `%s` | %.1f | – (not verifiable) | %.1f | – | – | %zu | %zu | %zu | %s |\n",
                   r.filter.c_str(), r.ours_ns, r.empty_ns, r.ours_insns, r.base_insns,
-                  r.tcpdump_insns);
+                  r.tcpdump_insns, in_place_cell(r).c_str());
       continue;
     }
     double ratio = r.ours_ns / r.base_ns;
@@ -153,9 +180,9 @@ int main(int argc, char** argv) {
         (r.base_ns - r.empty_ns) > 0.5 ? (r.ours_ns - r.empty_ns) / (r.base_ns - r.empty_ns) : 1.0;
     ratios.push_back(ratio);
     net_ratios.push_back(net);
-    std::printf("| `%s` | %.1f | %.1f | %.1f | %.2f | %.2f | %zu | %zu | %zu |\n", r.filter.c_str(),
-                r.ours_ns, r.base_ns, r.empty_ns, ratio, net, r.ours_insns, r.base_insns,
-                r.tcpdump_insns);
+    std::printf("| `%s` | %.1f | %.1f | %.1f | %.2f | %.2f | %zu | %zu | %zu | %s |\n",
+                r.filter.c_str(), r.ours_ns, r.base_ns, r.empty_ns, ratio, net, r.ours_insns,
+                r.base_insns, r.tcpdump_insns, in_place_cell(r).c_str());
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -198,6 +225,12 @@ int main(int argc, char** argv) {
       } else if (r.ours_insns > it->second) {
         std::printf("CHECK: `%s` needs %zu instructions, recorded %zu\n", r.filter.c_str(),
                     r.ours_insns, it->second);
+        rc = 1;
+      }
+      // The in-place path, where the kernel has it: every benchmark filter
+      // loads there and gives the copy path's verdicts.
+      if (in_place && !(r.in_place_insns && r.in_place_agrees)) {
+        std::printf("CHECK: `%s` in place: %s\n", r.filter.c_str(), in_place_cell(r).c_str());
         rc = 1;
       }
     }

@@ -62,7 +62,7 @@ const volatile __u64 cfg_rate_burst_ns = 0;
  * rest of its events without one (flagged, counted). 0: every stack. */
 const volatile __u64 cfg_stack_interval_ns = 0;
 const volatile __u64 cfg_stack_burst_ns = 0;
-/* 0: drops are only counted (drop_counts), no event is built. */
+/* 0: drops are only counted (drop_slots), no event is built. */
 const volatile __u8 cfg_events = 1;
 /* Wake the reader only when this much is waiting: a wakeup per event costs
  * ~5 us here, the event itself ~0.2 us. The reader also polls on a timer. */
@@ -128,21 +128,13 @@ struct {
 } devices SEC(".maps");
 
 /* Drops by reason, location and device: what --summary and --metrics show,
- * exact whatever the rate limit or the ring buffer lose. */
+ * exact whatever the rate limit or the ring buffer lose (dropwatch_abi.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, DW_COUNT_KEYS);
-	__type(key, struct dw_count_key);
-	__type(value, __u64);
-} drop_counts SEC(".maps");
-
-/* The name of each device in drop_counts, written when its first key is. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct dw_dev_key);
-	__type(value, char[DW_IFNAME_LEN]);
-} device_names SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DW_COUNT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct dw_count_slot);
+} drop_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -295,6 +287,10 @@ static __always_inline void locate(struct drop *d, const bool btf)
 {
 	struct sk_buff *skb = d->skb;
 
+	d->net_offset = 0;
+	d->cap = 0;
+	d->wire_len = 0;
+	d->start = 0;
 	d->skb_len = DW_READ(btf, skb->len, skb, len);
 	d->protocol = DW_READ(btf, skb->protocol, skb, protocol);
 	d->head = (__u64)DW_READ(btf, skb->head, skb, head);
@@ -412,42 +408,42 @@ static __always_inline bool gate_filter(struct drop *d, struct dw_counters *c, c
 	return false;
 }
 
-/* 6. The drop table: one per-CPU hash lookup; a new key also records its
- * device's name. A full table counts under the "other" key. */
+/* 6. The drop table: the key's slot, else one of the next few; a free slot
+ * is taken (and its device's name kept), a key with no room is counted in
+ * count_overflow. Per CPU, so no other CPU writes these slots. */
 static __always_inline void count_drop(struct drop *d, __u64 location, __u32 reason,
 				       struct dw_counters *c, const bool btf)
 {
 	read_dev_key(d, btf);
-	struct dw_count_key k = {
-		.location = location,
-		.reason = reason,
-		.netns = d->dk.netns,
-		.ifindex = d->dk.ifindex,
-	};
-	__u64 *n = bpf_map_lookup_elem(&drop_counts, &k);
-	if (n) {
-		*n += 1;
-		return;
-	}
-	__u64 one = 1;
-	if (!bpf_map_update_elem(&drop_counts, &k, &one, BPF_NOEXIST)) {
-		struct net_device *dev = d->dev;
-		if (dev) {
-			char name[DW_IFNAME_LEN] = {};
-			BPF_CORE_READ_STR_INTO(&name, dev, name);
-			bpf_map_update_elem(&device_names, &d->dk, name, BPF_ANY);
+	__u64 h = location ^ ((__u64)reason << 40) ^ ((__u64)d->dk.netns * 0xff51afd7ed558ccdull) ^
+		  ((__u64)d->dk.ifindex * 0xc4ceb9fe1a85ec53ull);
+	h *= 0x9e3779b97f4a7c15ull;
+	__u32 first = h >> 40;
+	for (__u32 i = 0; i < DW_COUNT_PROBES; i++) {
+		__u32 idx = (first + i) & (DW_COUNT_SLOTS - 1);
+		struct dw_count_slot *s = bpf_map_lookup_elem(&drop_slots, &idx);
+		if (!s)
+			return;
+		if (!s->drops) {
+			s->key.location = location;
+			s->key.reason = reason;
+			s->key.netns = d->dk.netns;
+			s->key.ifindex = d->dk.ifindex;
+			s->key.pad = 0;
+			struct net_device *dev = d->dev;
+			__builtin_memset(s->ifname, 0, sizeof(s->ifname));
+			if (dev)
+				BPF_CORE_READ_STR_INTO(&s->ifname, dev, name);
+			s->drops = 1;
+			return;
 		}
-		return;
+		if (s->key.location == location && s->key.reason == reason &&
+		    s->key.netns == d->dk.netns && s->key.ifindex == d->dk.ifindex) {
+			s->drops++;
+			return;
+		}
 	}
-	/* full, or another CPU inserted it first */
-	n = bpf_map_lookup_elem(&drop_counts, &k);
-	if (!n) {
-		struct dw_count_key other = {.location = DW_COUNT_OTHER_LOCATION};
-		n = bpf_map_lookup_elem(&drop_counts, &other);
-		c->count_overflow++;
-	}
-	if (n)
-		*n += 1;
+	c->count_overflow++;
 }
 
 /* 9. The event, in its ring-buffer record: capture, task, device, socket. */
@@ -580,15 +576,25 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		c->reason_rejected++;
 		return 0;
 	}
-	struct drop d = {};
+	/* Only what every path reads is set here: locate() sets the rest it
+	 * reads, read_dev_key() the key. */
+	struct drop d;
 	d.skb = skb;
 	d.dev = DW_READ(btf, skb->dev, skb, dev);
 	d.sk = DW_READ(btf, skb->sk, skb, sk);
 	if (!d.sk)
 		d.sk = rx_sk;
+	d.dk.netns = 0;
+	d.dk.ifindex = 0;
+	d.have_dk = false;
+	d.origin = DW_ORIGIN_NONE;
+	d.vlan = false;
+	d.in_place = false;
 	if (gate_device(&d, c, btf))
 		return 0;
-	locate(&d, btf);
+	/* Counting without a filter needs no packet. */
+	if (cfg_filter || cfg_events)
+		locate(&d, btf);
 	if (gate_filter(&d, c, btf, in_place))
 		return 0;
 	count_drop(&d, location, reason, c, btf);

@@ -12,6 +12,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "bpf/dropwatch_abi.h"
@@ -163,13 +165,8 @@ static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
   return true;
 }
 
-// The gate maps and the drop table's "other" row, after load.
+// The gate maps, after load.
 static Status fill_maps(dropwatch_bpf* sk, const Config& o) {
-  dw_count_key other{};
-  other.location = DW_COUNT_OTHER_LOCATION;
-  std::vector<uint64_t> zeros(std::max(1, libbpf_num_possible_cpus()));
-  if (bpf_map_update_elem(bpf_map__fd(sk->maps.drop_counts), &other, zeros.data(), BPF_ANY))
-    return fail_errno("cannot set up the drop table");
   uint8_t one = 1;
   for (uint32_t r : o.reasons)
     if (bpf_map_update_elem(bpf_map__fd(sk->maps.reasons), &r, &one, BPF_ANY))
@@ -260,29 +257,43 @@ Counters Probe::counters() const {
 }
 
 std::vector<DropCount> Probe::drop_counts() const {
-  std::vector<DropCount> rows;
-  int fd = bpf_map__fd(s_->skel->maps.drop_counts);
-  int names = bpf_map__fd(s_->skel->maps.device_names);
-  std::vector<uint64_t> per_cpu(s_->ncpus);
-  dw_count_key key{}, next{};
-  const void* prev = nullptr;
-  while (rows.size() < DW_COUNT_KEYS && bpf_map_get_next_key(fd, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    if (bpf_map_lookup_elem(fd, &key, per_cpu.data())) continue;  // deleted meanwhile
-    DropCount r;
-    r.location = key.location;
-    r.reason = key.reason;
-    r.netns = key.netns;
-    r.ifindex = key.ifindex;
-    for (uint64_t n : per_cpu) r.drops += n;
-    if (r.location == kDropCountOther && !r.drops) continue;
-    dw_dev_key dk{key.netns, uint32_t(key.ifindex)};
-    char name[DW_IFNAME_LEN + 1] = {};
-    if (key.ifindex && bpf_map_lookup_elem(names, &dk, name) == 0) r.ifname = name;
-    rows.push_back(std::move(r));
+  // Every slot of every CPU, in one batch when the kernel has it (5.6).
+  int fd = bpf_map__fd(s_->skel->maps.drop_slots);
+  size_t n = DW_COUNT_SLOTS, ncpus = s_->ncpus;
+  std::vector<uint32_t> keys(n);
+  std::vector<dw_count_slot> slots(n * ncpus);
+  uint32_t out_batch = 0, count = uint32_t(n);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  if (bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), slots.data(), &count, &opts) ||
+      count != n) {
+    count = 0;
+    for (uint32_t k = 0; k < n; k++) {
+      keys[k] = k;
+      if (bpf_map_lookup_elem(fd, &k, &slots[size_t(k) * ncpus])) return {};
+    }
+    count = uint32_t(n);
   }
-  return rows;
+  std::map<std::tuple<uint64_t, uint32_t, uint32_t, int32_t>, DropCount> rows;
+  for (size_t i = 0; i < size_t(count) * ncpus; i++) {
+    const dw_count_slot& s = slots[i];
+    if (!s.drops) continue;
+    DropCount& r = rows[{s.key.location, s.key.reason, s.key.netns, s.key.ifindex}];
+    r.location = s.key.location;
+    r.reason = s.key.reason;
+    r.netns = s.key.netns;
+    r.ifindex = s.key.ifindex;
+    r.drops += s.drops;
+    if (r.ifname.empty()) r.ifname.assign(s.ifname, strnlen(s.ifname, sizeof(s.ifname)));
+  }
+  std::vector<DropCount> out;
+  for (auto& [k, r] : rows) out.push_back(std::move(r));
+  if (uint64_t other = counters()[Counter::count_overflow]) {
+    DropCount r;
+    r.location = kDropCountOther;
+    r.drops = other;
+    out.push_back(r);
+  }
+  return out;
 }
 
 uint32_t Probe::program_id() const {

@@ -56,7 +56,7 @@ struct Config {
 // One row of the in-kernel drop table: drops that passed the gates and
 // the filter, summed over the CPUs.
 struct DropCount {
-  uint64_t location = 0;  // kDropCountOther: the table was full
+  uint64_t location = 0;  // kDropCountOther: keys with no free slot
   uint32_t reason = 0;
   uint32_t netns = 0;
   int32_t ifindex = 0;
@@ -87,7 +87,8 @@ class Probe {
   // still be consumed, and the counters read.
   void detach();
   Counters counters() const;
-  // The drop table, every row; bounded by DW_COUNT_KEYS.
+  // The drop table, a row per key (at most DW_COUNT_SLOTS), the overflow
+  // last as location kDropCountOther.
   std::vector<DropCount> drop_counts() const;
   // "tp_btf/kfree_skb" or "tracepoint/skb/kfree_skb".
   const std::string& attach_point() const { return attach_point_; }

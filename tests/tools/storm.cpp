@@ -1,7 +1,10 @@
 // A drop storm for tests and benchmarks: UDP datagrams to a closed port as
 // fast as one core sends them (sendmmsg, 64 at a time), for a while.
 //
-//   dw_storm ADDR PORT SECONDS [--comm NAME]
+//   dw_storm ADDR PORT SECONDS [--comm NAME] [--rate PPS]
+//
+// --rate paces the storm at PPS datagrams a second (in batches); the
+// printed count then says whether the machine kept that pace.
 //
 // Run it inside a namespace of the test's own (ip netns exec NS dw_storm
 // ...): every datagram is a NO_SOCKET drop there. Prints "sent N in S s".
@@ -16,13 +19,18 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: dw_storm ADDR PORT SECONDS [--comm NAME]\n");
+    std::fprintf(stderr, "usage: dw_storm ADDR PORT SECONDS [--comm NAME] [--rate PPS]\n");
     return 2;
   }
-  if (argc == 6 && std::strcmp(argv[4], "--comm") == 0) prctl(PR_SET_NAME, argv[5]);
+  double rate = 0;
+  for (int i = 4; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--comm") == 0) prctl(PR_SET_NAME, argv[i + 1]);
+    if (std::strcmp(argv[i], "--rate") == 0) rate = std::atof(argv[i + 1]);
+  }
   sockaddr_storage ss{};
   socklen_t len;
   int family;
@@ -58,7 +66,11 @@ int main(int argc, char** argv) {
   auto end = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                       std::chrono::duration<double>(seconds));
   unsigned long long sent = 0;
-  while (std::chrono::steady_clock::now() < end) {
+  for (auto now = t0; now < end; now = std::chrono::steady_clock::now()) {
+    if (rate > 0 && sent >= rate * std::chrono::duration<double>(now - t0).count()) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      continue;
+    }
     int n = sendmmsg(fd, msgs, kBatch, 0);
     if (n > 0) sent += unsigned(n);
   }
