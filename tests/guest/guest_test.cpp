@@ -71,7 +71,8 @@ TEST(Guest, SaysWhatTheKernelLacks) {
 
 class GuestAttach : public ::testing::TestWithParam<std::string> {};
 
-// A UDP datagram to a closed port in a namespace: NO_SOCKET, in each mode.
+// A UDP datagram to a closed port in a namespace: NO_SOCKET, in each mode;
+// the filter reads it in place where the kernel lets it, else a copy.
 TEST_P(GuestAttach, ReportsADropWithItsReason) {
   NetnsPair ns("dga");
   ASSERT_TRUE(ns.ok());
@@ -80,6 +81,9 @@ TEST_P(GuestAttach, ReportsADropWithItsReason) {
   ASSERT_TRUE(dw) << why;
   ASSERT_EQ(run_in_netns(ns.a(), "dw-guest", [] { return send_udp(NetnsPair::kAddrB, 5301); }), 0);
   ASSERT_EQ(dw->wait(60s), 0) << dw->stderr_text();
+  bool in_place = GetParam() == "tp_btf" && probe::in_place_reads_supported();
+  EXPECT_EQ(dw->stderr_text().find(", filter in place") != std::string::npos, in_place)
+      << dw->stderr_text();
   auto evs = parse_events(dw->stdout_lines());
   ASSERT_EQ(evs.size(), 1u) << dw->stderr_text();
   EXPECT_EQ(evs[0]["reason"], reason("NO_SOCKET"));
@@ -91,7 +95,32 @@ TEST_P(GuestAttach, ReportsADropWithItsReason) {
   EXPECT_TRUE(no_programs_left("dw_"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, GuestAttach, ::testing::Values("tp_btf", "tracepoint"));
+INSTANTIATE_TEST_SUITE_P(Modes, GuestAttach,
+                         ::testing::Values("tp_btf", "tp_btf-copy", "tracepoint"));
+
+// --summary alone: drops only counted in the kernel, every one of them.
+TEST(Guest, CountingOnlyCountsEveryDrop) {
+  NetnsPair ns("dgc");
+  ASSERT_TRUE(ns.ok());
+  std::string why;
+  auto dw = start_dropwatch(
+      {"--summary", "1000", "--filter", "udp dst port 5309", "--netns", "/run/netns/" + ns.b()},
+      &why, {}, 120s);
+  ASSERT_TRUE(dw) << why;
+  EXPECT_NE(dw->stderr_text().find("counting only"), std::string::npos) << dw->stderr_text();
+  run_in_netns(ns.a(), "dw-guest", [] {
+    for (int i = 0; i < 20; i++) send_udp(NetnsPair::kAddrB, 5309);
+    return send_udp(NetnsPair::kAddrB, 5310);
+  });
+  std::this_thread::sleep_for(1s);
+  dw->signal(SIGINT);
+  ASSERT_EQ(dw->wait(60s), 0) << dw->stderr_text();
+  std::string out;
+  for (const auto& l : dw->stdout_lines()) out += l + "\n";
+  EXPECT_NE(out.find("whole run"), std::string::npos) << out;
+  EXPECT_NE(out.find(", 20 drops"), std::string::npos) << out;
+  EXPECT_EQ(reported(dw->stderr_text(), "counted in the kernel only"), 20u) << dw->stderr_text();
+}
 
 TEST(Guest, TheFilterKeepsOneDropAndRejectsTheOther) {
   NetnsPair ns("dgf");
@@ -181,36 +210,44 @@ TEST(Guest, PcapngIsReadBack) {
   unlink(file.c_str());
 }
 
-// The compiled filter passes this kernel's verifier, as a global function,
-// and its verdicts equal libpcap's (every 7th table expression).
+// The compiled filter passes this kernel's verifier, as a global function
+// (and as the in-place path's static one where the kernel has it), and its
+// verdicts equal libpcap's (every 7th table expression).
 TEST(Guest, TheFilterAgreesWithLibpcapInThisKernel) {
-  auto exprs = filter_table(DW_TEST_DATA "/filters.txt");
-  auto frames = ethernet_corpus();
-  PcapOracle oracle(DLT_EN10MB);
-  size_t programs = 0;
-  std::vector<std::string> problems;
-  for (size_t i = 0; i < exprs.size() && problems.size() < 10; i += 7) {
-    if (oracle.compile(exprs[i])) continue;  // libpcap refuses it
-    auto fe = filter::compile_front(exprs[i], {LinkType::Ethernet});
-    if (!fe) continue;
-    auto h = load_harness(fe->dag);
-    if (!h) {
-      problems.push_back("'" + exprs[i] + "' did not load: " + h.error().message.substr(0, 300));
-      continue;
-    }
-    programs++;
-    for (const auto& f : frames) {
-      auto got = (*h)->run(f.bytes, f.wire_len);
-      if (!got || *got != oracle.matches(f.bytes, f.wire_len)) {
-        problems.push_back("'" + exprs[i] + "' on " + f.name);
-        break;
+  std::vector<probe::FilterHarness::Mode> modes = {probe::FilterHarness::Mode::Copy};
+  if (probe::in_place_reads_supported()) modes.push_back(probe::FilterHarness::Mode::InPlace);
+  std::printf("%s: filter modes: %s\n", kernel().release.c_str(),
+              modes.size() > 1 ? "copy and in place" : "copy");
+  for (auto mode : modes) {
+    SCOPED_TRACE(mode == probe::FilterHarness::Mode::InPlace ? "in place" : "copy");
+    auto exprs = filter_table(DW_TEST_DATA "/filters.txt");
+    auto frames = ethernet_corpus();
+    PcapOracle oracle(DLT_EN10MB);
+    size_t programs = 0;
+    std::vector<std::string> problems;
+    for (size_t i = 0; i < exprs.size() && problems.size() < 10; i += 7) {
+      if (oracle.compile(exprs[i])) continue;  // libpcap refuses it
+      auto fe = filter::compile_front(exprs[i], {LinkType::Ethernet});
+      if (!fe) continue;
+      auto h = load_harness(fe->dag, mode);
+      if (!h) {
+        problems.push_back("'" + exprs[i] + "' did not load: " + h.error().message.substr(0, 300));
+        continue;
+      }
+      programs++;
+      for (const auto& f : frames) {
+        auto got = (*h)->run(f.bytes, f.wire_len);
+        if (!got || *got != oracle.matches(f.bytes, f.wire_len)) {
+          problems.push_back("'" + exprs[i] + "' on " + f.name);
+          break;
+        }
       }
     }
+    std::string report;
+    for (const auto& p : problems) report += p + "\n";
+    EXPECT_TRUE(problems.empty()) << report;
+    EXPECT_GT(programs, 40u);
   }
-  std::string report;
-  for (const auto& p : problems) report += p + "\n";
-  EXPECT_TRUE(problems.empty()) << report;
-  EXPECT_GT(programs, 40u);
 }
 
 }  // namespace
