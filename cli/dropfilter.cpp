@@ -163,7 +163,7 @@ int compile(const std::string& expr, const std::string& link, const Dumps& d) {
   if (d.dag) std::fputs(dw::filter::print(fe->dag).c_str(), stdout);
   std::string llvm_ir;
   dw::filter::ObjectOptions oo;
-  oo.llvm_ir = &llvm_ir;
+  if (d.llvm) oo.llvm_ir = &llvm_ir;
   auto obj = dw::filter::compile_filters({{"dw_filter", &fe->dag}}, oo);
   if (!obj) {  // too large for eBPF: about the whole expression
     std::fprintf(stderr, "dropfilter: %s\n", obj.error().message.c_str());

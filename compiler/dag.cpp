@@ -191,25 +191,42 @@ class EdgeThreader {
         stack.pop_back();
       }
     }
-    // The edges of each (op, value) pair, in edge order: fold_edge's
-    // candidates.
+    // The edges of each (op, value) pair: fold_edge's candidates, in
+    // preorder of the tree, each with the nearest candidate whose subtree
+    // holds it. The facts on an edge are then found from the last
+    // candidate before it in preorder, up that chain (subtrees nest).
     by_test_.clear();
-    std::vector<int> nodes(order_.begin(), order_.end());
-    std::sort(nodes.begin(), nodes.end());
-    for (int q : nodes)
+    for (int q : order_)
       for (bool taken : {false, true})
-        by_test_[{keys_[q].op, keys_[q].a}].push_back(edge(q, taken));
+        by_test_[{keys_[q].op, keys_[q].a}].edges.push_back(edge(q, taken));
+    for (auto& [key, c] : by_test_) {
+      std::sort(c.edges.begin(), c.edges.end(), [&](int a, int b) { return pre_[a] < pre_[b]; });
+      c.pre.resize(c.edges.size());
+      c.up.assign(c.edges.size(), -1);
+      std::vector<int> open;  // candidates whose subtree we are in
+      for (size_t i = 0; i < c.edges.size(); i++) {
+        c.pre[i] = pre_[c.edges[i]];
+        while (!open.empty() && post_[c.edges[open.back()]] < pre_[c.edges[i]]) open.pop_back();
+        c.up[i] = open.empty() ? -1 : open.back();
+        open.push_back(int(i));
+      }
+    }
   }
 
   bool dominates(int c, int e) const { return pre_[c] <= pre_[e] && post_[e] <= post_[c]; }
 
-  // fold_edge() over the dominators of edge `e`: the successor to take, or -1.
+  // fold_edge() over the dominators of edge `e`: the successor to take, or
+  // -1. The facts on a path all hold at once, so any that decides decides
+  // the same way; the nearest is tried first.
   int decide(int s, int e) const {
     const Key& k = keys_[s];
     auto it = by_test_.find({k.op, k.a});
     if (it == by_test_.end()) return -1;
+    const Candidates& cs = it->second;
     int n = int(d_.nodes.size());
-    for (int c : it->second) {
+    int i = int(std::upper_bound(cs.pre.begin(), cs.pre.end(), pre_[e]) - cs.pre.begin()) - 1;
+    for (; i >= 0; i = cs.up[i]) {
+      int c = cs.edges[i];
       if (!dominates(c, e)) continue;
       int q = (c - n) / 2;
       bool taken = (c - n) % 2;
@@ -243,7 +260,10 @@ class EdgeThreader {
   ir::ValueIds& ids_;
   std::vector<Key> keys_;
   std::vector<int> order_, level_, pre_, post_;
-  std::map<std::pair<CmpOp, uint32_t>, std::vector<int>> by_test_;
+  struct Candidates {
+    std::vector<int> edges, pre, up;
+  };
+  std::map<std::pair<CmpOp, uint32_t>, Candidates> by_test_;
 };
 
 // libpcap's or_pullup() and and_pullup(): in a chain of tests joined by

@@ -17,6 +17,7 @@ Expected<std::vector<uint8_t>> link_program(std::span<const uint8_t> bitcode,
   auto tm = llvm_stage::target_machine();
   if (!tm) return error({}, "internal error: libLLVM has no BPF target");
   llvm::LLVMContext ctx;
+  ctx.setDiscardValueNames(opts.llvm_ir == nullptr);
   auto buf = llvm::MemoryBuffer::getMemBuffer(
       llvm::StringRef(reinterpret_cast<const char*>(bitcode.data()), bitcode.size()), "program.bc",
       false);

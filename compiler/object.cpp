@@ -11,6 +11,9 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetOptions.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Transforms/Utils/Mem2Reg.h>
 
 #include <cerrno>
@@ -145,6 +148,18 @@ void promote_only(Module& m) {
     if (!f.isDeclaration()) fpm.run(f, fam);
 }
 
+// Above this many LLVM instructions in one function (a list of a hundred
+// host-and-port pairs has ~9,000) O2 costs several times tcpdump's whole
+// compile and finds little: the DAG is already libpcap's optimized one.
+// Such modules get a short pipeline (common loads, folding, CFG cleanup).
+constexpr unsigned kShortPipelineAbove = 4000;
+
+bool large(const Module& m) {
+  for (const Function& f : m)
+    if (f.getInstructionCount() > kShortPipelineAbove) return true;
+  return false;
+}
+
 void optimize(Module& m, TargetMachine& tm) {
   LoopAnalysisManager lam;
   FunctionAnalysisManager fam;
@@ -156,6 +171,16 @@ void optimize(Module& m, TargetMachine& tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
+  if (large(m)) {
+    FunctionPassManager fpm;
+    fpm.addPass(PromotePass());
+    fpm.addPass(EarlyCSEPass(/*UseMemorySSA=*/false));
+    fpm.addPass(InstCombinePass());
+    fpm.addPass(SimplifyCFGPass());
+    for (Function& f : m)
+      if (!f.isDeclaration()) fpm.run(f, fam);
+    return;
+  }
   ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(OptimizationLevel::O2);
   mpm.run(m, mam);
 }
@@ -181,6 +206,8 @@ Expected<std::vector<uint8_t>> compile_filters(const std::vector<FilterDef>& fil
   auto tm = llvm_stage::target_machine();
   if (!tm) return error({}, "internal error: libLLVM has no BPF target");
   llvm::LLVMContext ctx;
+  // Names are for --dump-llvm; a hundred-term list has thousands of them.
+  ctx.setDiscardValueNames(opts.llvm_ir == nullptr);
   llvm::Module m("dropfilter", ctx);
   m.setTargetTriple(llvm_stage::kTriple);
   m.setDataLayout(tm->createDataLayout());
