@@ -1,30 +1,40 @@
 // In-situ probe cost on skb:kfree_skb: kernel run time per program run from
 // BPF_ENABLE_STATS, under a UDP drop storm (sendto() a closed port on the
-// loopback of a private network namespace), for an empty program and for
-// dropwatch's probe with and without stacks. Prints a Markdown table and,
-// with --json FILE, the figures.
+// loopback of a private network namespace), in one run: the yardstick (a
+// program that increments one counter), the clocks a time stamp could come
+// from, the peers' approaches (one bpf_probe_read per load as pwru and
+// Retis run filters, libpcap's cBPF translated, a bpftrace hand filter when
+// bpftrace is installed) and dropwatch's probe in each of its modes, the
+// real binary with default options last. Every row is measured once per
+// round, each round against its own yardstick run and its own storm without
+// a probe; medians are printed as a Markdown table (--json FILE: the same).
 //
-//   build/bin/dw_probe_cost [--packets N] [--json FILE]
+//   build/bin/dw_probe_cost [--packets N] [--rounds R] [--json FILE] [--only TEXT]
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <optional>
-
+#include "bench/cbpf_probe.h"
 #include "bpf/dropwatch_abi.h"
 #include "compiler/link.h"
 #include "empty.skel.h"
@@ -50,8 +60,6 @@ uint64_t prog_stat(int prog_fd, uint64_t* run_cnt) {
   return info.run_time_ns;
 }
 
-int prog_fd_by_id(uint32_t id) { return bpf_prog_get_fd_by_id(id); }
-
 // Sends `n` datagrams to a closed port on 127.0.0.1; returns packets/s.
 double storm(uint64_t n) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -68,52 +76,109 @@ double storm(uint64_t n) {
   return n / s;
 }
 
-Row measure(const std::string& name, int prog_fd, uint64_t packets) {
+// The programs' run time over a storm of `packets`, per run.
+Row measure(const std::string& name, const std::vector<int>& fds, uint64_t packets) {
+  auto stats = [&](uint64_t* runs) {
+    uint64_t t = 0, n = 0;
+    *runs = 0;
+    for (int fd : fds) {
+      t += prog_stat(fd, &n);
+      *runs += n;
+    }
+    return t;
+  };
   uint64_t c0, c1;
-  uint64_t t0 = prog_stat(prog_fd, &c0);
+  uint64_t t0 = stats(&c0);
   Row r{name};
   r.storm_pps = storm(packets);
-  uint64_t t1 = prog_stat(prog_fd, &c1);
+  uint64_t t1 = stats(&c1);
   r.runs = c1 - c0;
   r.ns_per_run = r.runs ? double(t1 - t0) / r.runs : 0;
   return r;
 }
 
-Row measure_dropwatch(const std::string& name, bool stack, uint64_t packets,
-                      const std::string& filter = "", bool noise = false) {
-  dw::probe::Config o;
-  if (noise) {  // the default rules, pinned as the dropwatch command pins them
-    auto syms = dw::probe::Kallsyms::load();
-    auto rules = dw::events::NoiseRules::compile(dw::events::default_noise_rules());
-    if (syms && rules)
-      if (auto r = rules->locations(*syms, DW_NOISE_MAX)) o.noise_ranges = *r;
+// One program of the yardsticks' object (bench/bpf/empty.bpf.c), loaded
+// alone and attached; nothing when this kernel refuses it.
+std::optional<Row> measure_yardstick(const char* prog_name, const std::string& label,
+                                     uint64_t packets) {
+  empty_bpf* e = empty_bpf__open();
+  if (!e) return std::nullopt;
+  bpf_program* mine = nullptr;
+  for (bpf_program* p = bpf_object__next_program(e->obj, nullptr); p;
+       p = bpf_object__next_program(e->obj, p)) {
+    bool is = std::strcmp(bpf_program__name(p), prog_name) == 0;
+    bpf_program__set_autoload(p, is);
+    if (is) mine = p;
   }
-  o.stack = stack;
-  o.attach = dw::probe::AttachMode::Btf;
+  bpf_link* link = nullptr;
+  std::optional<Row> r;
+  if (mine && !empty_bpf__load(e) && (link = bpf_program__attach(mine)))
+    r = measure(label, {bpf_program__fd(mine)}, packets);
+  if (link) bpf_link__destroy(link);
+  empty_bpf__destroy(e);
+  return r;
+}
+
+// What a dropwatch row loads: the probe's knobs, and the filter.
+struct Variant {
+  std::string filter;
+  bool stack = false;
+  uint32_t stack_budget = 0;
+  bool events = true;
+  bool noise = false;
+  dw::probe::AttachMode attach = dw::probe::AttachMode::Btf;
+  bool cbpf = false;  // the filter as libpcap's cBPF translated (cbpfc-style)
+};
+
+std::vector<uint8_t> link_variant(const Variant& v) {
+  if (v.cbpf) {
+    auto elf = dw::bench::link_probe_cbpf(v.filter);
+    if (!elf) {
+      std::fprintf(stderr, "dw_probe_cost: %s\n", elf.error().message.c_str());
+      std::exit(1);
+    }
+    return *elf;
+  }
   std::optional<dw::filter::DropFilter> f;
-  if (!filter.empty()) {
-    auto compiled = dw::filter::compile_drop_filter(filter);
+  if (!v.filter.empty()) {
+    auto compiled = dw::filter::compile_drop_filter(v.filter);
     if (!compiled) {
-      std::fprintf(stderr, "dw_probe_cost: bad filter %s\n", filter.c_str());
+      std::fprintf(stderr, "dw_probe_cost: bad filter %s\n", v.filter.c_str());
       std::exit(1);
     }
     f.emplace(std::move(*compiled));
-    o.filter = true;
   }
   auto elf = dw::filter::link_probe(f ? &*f : nullptr);
   if (!elf) {
     std::fprintf(stderr, "dw_probe_cost: %s\n", elf.error().message.c_str());
     std::exit(1);
   }
-  auto p = dw::probe::Probe::start(*elf, o);
+  return *elf;
+}
+
+// The probe with a reader thread consuming its records, as the loop does.
+Row measure_dropwatch(const std::string& name, const Variant& v, uint64_t packets) {
+  dw::probe::Config o;
+  if (v.noise) {  // the default rules, pinned as the dropwatch command pins them
+    auto syms = dw::probe::Kallsyms::load();
+    auto rules = dw::events::NoiseRules::compile(dw::events::default_noise_rules());
+    if (syms && rules)
+      if (auto r = rules->locations(*syms, DW_NOISE_MAX)) o.noise_ranges = *r;
+  }
+  o.stack = v.stack;
+  o.stack_budget = v.stack_budget;
+  o.events = v.events;
+  o.attach = v.attach;
+  o.filter = !v.filter.empty();
+  std::vector<uint8_t> elf = link_variant(v);
+  auto p = dw::probe::Probe::start(elf, o);
   if (!p) {
     std::fprintf(stderr, "dw_probe_cost: %s\n", p.error().message.c_str());
     std::exit(1);
   }
   std::atomic<bool> stop{false};
-  uint64_t consumed = 0;
   std::thread reader([&] {
-    dw::probe::Probe::RecordFn fn = [&](std::span<const uint8_t>) { consumed++; };
+    dw::probe::Probe::RecordFn fn = [](std::span<const uint8_t>) {};
     while (!stop) {
       (void)(*p)->wait(50);
       while ((*p)->consume(4096, fn).value_or(0) == 4096) {
@@ -121,8 +186,8 @@ Row measure_dropwatch(const std::string& name, bool stack, uint64_t packets,
     }
     (void)(*p)->consume(SIZE_MAX, fn);
   });
-  int fd = prog_fd_by_id((*p)->program_id());
-  Row r = measure(name, fd, packets);
+  int fd = bpf_prog_get_fd_by_id((*p)->program_id());
+  Row r = measure(name, {fd}, packets);
   close(fd);
   stop = true;
   reader.join();
@@ -132,24 +197,167 @@ Row measure_dropwatch(const std::string& name, bool stack, uint64_t packets,
   return r;
 }
 
+// The BPF programs a process holds, by id, from /proc/PID/fdinfo.
+std::vector<uint32_t> programs_of(pid_t pid) {
+  std::vector<uint32_t> ids;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return ids;
+  while (dirent* e = readdir(d)) {
+    char target[64] = {};
+    std::string fd = dir + "/" + e->d_name;
+    if (readlink(fd.c_str(), target, sizeof(target) - 1) <= 0) continue;
+    if (std::strcmp(target, "anon_inode:bpf-prog") != 0) continue;
+    std::ifstream info("/proc/" + std::to_string(pid) + "/fdinfo/" + e->d_name);
+    std::string line;
+    while (std::getline(info, line))
+      if (line.starts_with("prog_id:")) ids.push_back(std::stoul(line.substr(8)));
+  }
+  closedir(d);
+  return ids;
+}
+
+// Programs run by another process (bpftrace, the dropwatch binary), its
+// output to /dev/null: started, given `settle` once it holds a program,
+// measured over every program it holds, stopped with SIGINT.
+std::optional<Row> measure_process(const std::string& name, std::vector<std::string> argv,
+                                   uint64_t packets, std::chrono::milliseconds settle) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(s.data());
+    a.push_back(nullptr);
+    execvp(a[0], a.data());
+    _exit(127);
+  }
+  std::vector<uint32_t> ids;
+  for (int i = 0; i < 300 && ids.empty(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ids = programs_of(pid);
+  }
+  std::this_thread::sleep_for(settle);
+  ids = programs_of(pid);
+  std::optional<Row> out;
+  if (!ids.empty()) {
+    std::vector<int> fds;
+    for (uint32_t id : ids) fds.push_back(bpf_prog_get_fd_by_id(id));
+    out = measure(name, fds, packets);
+    for (int fd : fds) close(fd);
+  }
+  kill(pid, SIGINT);
+  int status;
+  waitpid(pid, &status, 0);
+  return out;
+}
+
 bool enter_private_netns() {
   if (unshare(CLONE_NEWNET) != 0) return false;
   return std::system("ip link set lo up") == 0;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+using Measure = std::function<std::optional<Row>()>;
+
+// Every row, in the order of the table.
+std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::string& only) {
+  std::vector<std::pair<std::string, Measure>> rows;
+  auto yard = [&](const char* prog, const std::string& label) {
+    rows.push_back({label, [=] { return measure_yardstick(prog, label, packets); }});
+  };
+  yard("dw_empty", "empty program (one counter increment): the yardstick");
+  if (only.empty()) {
+    yard("dw_clock_mono", "empty + bpf_ktime_get_ns()");
+    yard("dw_clock_boot", "empty + bpf_ktime_get_boot_ns() (dropwatch's)");
+    yard("dw_clock_tai", "empty + bpf_ktime_get_tai_ns()");
+    yard("dw_clock_jiffies", "empty + bpf_jiffies64() (jiffy resolution)");
+    yard("dw_clock_coarse", "empty + bpf_ktime_get_coarse_ns() (jiffy resolution)");
+    yard("dw_peer_probe_read",
+         "peer: `tcp port 3306`, one bpf_probe_read per load (pwru, Retis), rejects");
+    if (access("/usr/bin/bpftrace", X_OK) == 0) {
+      // A hand filter as a bpftrace user writes one: fields through the
+      // classic tracepoint, each a probe read.
+      std::string script =
+          "tracepoint:skb:kfree_skb { $s = (struct sk_buff *)args->skbaddr; "
+          "$ip = (struct iphdr *)($s->head + $s->network_header); "
+          "if ($ip->protocol == 6) { $t = (struct tcphdr *)($s->head + $s->transport_header); "
+          "if ($t->dest == 0xea0c || $t->source == 0xea0c) { @n = count(); } } }";
+      std::string label = "peer: bpftrace hand filter (`tcp port 3306`), rejects";
+      rows.push_back({label, [=] {
+                        return measure_process(label, {"bpftrace", "-e", script}, packets,
+                                               std::chrono::seconds(1));
+                      }});
+    }
+  }
+  using dw::probe::AttachMode;
+  const std::pair<const char*, Variant> variants[] = {
+      {"dropwatch, filter rejects every drop (`tcp port 3306`), in place", {"tcp port 3306"}},
+      {"dropwatch, filter rejects every drop, on a copy (`--attach tp_btf-copy`)",
+       {.filter = "tcp port 3306", .attach = AttachMode::BtfCopy}},
+      {"dropwatch, filter rejects, libpcap's cBPF translated (cbpfc-style), in place",
+       {.filter = "tcp port 3306", .cbpf = true}},
+      {"dropwatch, default noise rules pinned, filter rejects every drop",
+       {.filter = "tcp port 3306", .noise = true}},
+      {"dropwatch, counting only (`--summary`), filter accepts (`udp dst port 9`)",
+       {.filter = "udp dst port 9", .events = false}},
+      {"dropwatch, counting only (`--summary`), no filter", {.events = false}},
+      {"dropwatch, filter accepts every drop (`udp dst port 9`), no stack",
+       {.filter = "udp dst port 9"}},
+      {"dropwatch, no filter, no stack", {}},
+      {"dropwatch, no filter, stacks within the default budget (2000/s)",
+       {.stack = true, .stack_budget = 2000}},
+      {"dropwatch, no filter, every stack (`--stack-budget 0`)", {.stack = true}},
+  };
+  for (const auto& [label, v] : variants) {
+    if (!only.empty() && std::string(label).find(only) == std::string::npos) continue;
+    std::string l = label;
+    Variant var = v;
+    rows.push_back({l, [=] { return std::optional<Row>(measure_dropwatch(l, var, packets)); }});
+  }
+  if (only.empty()) {
+    // The real binary as a user runs it: default options, NDJSON to /dev/null.
+    std::string label = "dropwatch binary, default options (`-o json > /dev/null`)";
+    rows.push_back({label, [=] {
+                      return measure_process(label,
+                                             {std::string(DW_BIN_DIR) + "/dropwatch", "-o", "json"},
+                                             packets, std::chrono::seconds(1));
+                    }});
+  }
+  return rows;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  return out + "\"";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t packets = 200000;
-  std::string json_path;
+  int rounds = 3;
+  std::string json_path, only;  // only: rows whose name holds this (and the yardstick)
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--packets" && i + 1 < argc)
       packets = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::max(1, std::atoi(argv[++i]));
     else if (a == "--json" && i + 1 < argc)
       json_path = argv[++i];
+    else if (a == "--only" && i + 1 < argc)
+      only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: dw_probe_cost [--packets N] [--json FILE]\n");
+      std::fprintf(stderr,
+                   "usage: dw_probe_cost [--packets N] [--rounds R] [--json FILE] [--only TEXT]\n");
       return 2;
     }
   }
@@ -164,57 +372,57 @@ int main(int argc, char** argv) {
   }
   libbpf_set_print([](libbpf_print_level, const char*, va_list) { return 0; });
 
-  std::vector<Row> rows;
+  auto rows = plan(packets, only);
   storm(packets / 10);  // warm up caches and the socket path
-  {
-    Row r{"no probe"};
-    r.storm_pps = storm(packets);
-    rows.push_back(r);
-  }
-  {
-    empty_bpf* e = empty_bpf__open_and_load();
-    if (!e || empty_bpf__attach(e)) {
-      std::fprintf(stderr, "dw_probe_cost: cannot load the empty program\n");
-      return 1;
-    }
-    rows.push_back(measure("empty program", bpf_program__fd(e->progs.dw_empty), packets));
-    empty_bpf__destroy(e);
-  }
-  // The storm is UDP to port 9 on loopback: these filters reject all of it,
-  // or accept all of it, after the same header copy.
-  rows.push_back(measure_dropwatch("dropwatch, filter rejects every drop (`tcp port 3306`)", false,
-                                   packets, "tcp port 3306"));
-  rows.push_back(
-      measure_dropwatch("dropwatch, default noise rules pinned, filter rejects every drop", false,
-                        packets, "tcp port 3306", true));
-  rows.push_back(
-      measure_dropwatch("dropwatch, filter accepts every drop (`udp dst port 9`), no stack", false,
-                        packets, "udp dst port 9"));
-  rows.push_back(measure_dropwatch("dropwatch, no filter, no stack", false, packets));
-  rows.push_back(measure_dropwatch("dropwatch, no filter, stack", true, packets));
-
-  double base_ns = rows[1].ns_per_run, base_pps = rows[0].storm_pps;
-  std::printf("| probe | ns/run | × empty | runs | storm pkt/s | × no probe | events | lost |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-  for (const Row& r : rows) {
-    if (r.runs)
-      std::printf("| %s | %.0f | %.2f | %llu | %.0f | %.2f | %llu | %llu |\n", r.name.c_str(),
-                  r.ns_per_run, r.ns_per_run / base_ns, (unsigned long long)r.runs, r.storm_pps,
-                  r.storm_pps / base_pps, (unsigned long long)r.events, (unsigned long long)r.lost);
-    else
-      std::printf("| %s | – | – | – | %.0f | 1.00 | – | – |\n", r.name.c_str(), r.storm_pps);
-  }
-  if (!json_path.empty()) {
-    std::ofstream j(json_path);
-    j << "{\"packets\":" << packets << ",\"rows\":[";
+  std::vector<std::vector<Row>> got(rows.size());
+  std::vector<std::vector<double>> x_empty(rows.size()), x_storm(rows.size());
+  std::vector<double> no_probe;
+  for (int round = 0; round < rounds; round++) {
+    double pps = storm(packets);
+    no_probe.push_back(pps);
+    double empty_ns = 0;
     for (size_t i = 0; i < rows.size(); i++) {
-      const Row& r = rows[i];
-      j << (i ? "," : "") << "{\"name\":\"" << r.name << "\",\"ns_per_run\":" << r.ns_per_run
-        << ",\"runs\":" << r.runs << ",\"storm_pps\":" << r.storm_pps << ",\"events\":" << r.events
-        << ",\"lost\":" << r.lost << "}";
+      auto r = rows[i].second();
+      if (!r) continue;
+      if (i == 0) empty_ns = r->ns_per_run;
+      got[i].push_back(*r);
+      if (empty_ns > 0) x_empty[i].push_back(r->ns_per_run / empty_ns);
+      x_storm[i].push_back(r->storm_pps / pps);
     }
-    j << "]}\n";
   }
+  std::printf(
+      "Medians of %d rounds of %llu datagrams; each round's ratios against its own yardstick "
+      "run and its own storm without a probe (%.0f datagrams/s, median).\n\n",
+      rounds, (unsigned long long)packets, median(no_probe));
+  std::printf("| probe | ns/run | × empty | storm pkt/s | × no probe | events | lost |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  std::string json = "{\"packets\":" + std::to_string(packets) +
+                     ",\"rounds\":" + std::to_string(rounds) + ",\"rows\":[";
+  for (size_t i = 0; i < rows.size(); i++) {
+    const std::string& name = rows[i].first;
+    if (got[i].empty()) {
+      std::printf("| %s: refused by this kernel | – | – | – | – | – | – |\n", name.c_str());
+      continue;
+    }
+    std::vector<double> ns, pps;
+    for (const Row& r : got[i]) {
+      ns.push_back(r.ns_per_run);
+      pps.push_back(r.storm_pps);
+    }
+    const Row& last = got[i].back();
+    double xe = median(x_empty[i]), xs = median(x_storm[i]);
+    std::printf("| %s | %.0f | %.2f | %.0f | %.2f | %llu | %llu |\n", name.c_str(), median(ns), xe,
+                median(pps), xs, (unsigned long long)last.events, (unsigned long long)last.lost);
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  "{\"ns_per_run\":%.1f,\"x_empty\":%.3f,\"storm_pps\":%.0f,\"x_no_probe\":%.3f,"
+                  "\"events\":%llu,\"lost\":%llu,\"name\":",
+                  median(ns), xe, median(pps), xs, (unsigned long long)last.events,
+                  (unsigned long long)last.lost);
+    json += std::string(i ? "," : "") + buf + json_string(name) + "}";
+  }
+  json += "]}\n";
+  if (!json_path.empty()) std::ofstream(json_path) << json;
   close(stats_fd);
   return 0;
 }
