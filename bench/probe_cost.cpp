@@ -6,8 +6,8 @@
 // Retis run filters, libpcap's cBPF translated, a bpftrace hand filter when
 // bpftrace is installed) and dropwatch's probe in each of its modes, the
 // real binary with default options last. Every row is measured once per
-// round, each round against its own yardstick run and its own storm without
-// a probe; medians are printed as a Markdown table (--json FILE: the same).
+// round, each time right after a run of the yardstick and a storm without a
+// probe; medians are printed as a Markdown table (--json FILE: the same).
 //
 //   build/bin/dw_probe_cost [--packets N] [--rounds R] [--json FILE] [--only TEXT]
 #include <arpa/inet.h>
@@ -377,22 +377,24 @@ int main(int argc, char** argv) {
   std::vector<std::vector<Row>> got(rows.size());
   std::vector<std::vector<double>> x_empty(rows.size()), x_storm(rows.size());
   std::vector<double> no_probe;
+  // Each row right after its own run of the yardstick and of the storm
+  // without a probe: this machine's speed drifts within seconds.
   for (int round = 0; round < rounds; round++) {
-    double pps = storm(packets);
-    no_probe.push_back(pps);
-    double empty_ns = 0;
     for (size_t i = 0; i < rows.size(); i++) {
+      double pps = storm(packets);
+      no_probe.push_back(pps);
+      auto empty = i ? rows[0].second() : std::nullopt;
       auto r = rows[i].second();
       if (!r) continue;
-      if (i == 0) empty_ns = r->ns_per_run;
+      double empty_ns = i ? (empty ? empty->ns_per_run : 0) : r->ns_per_run;
       got[i].push_back(*r);
       if (empty_ns > 0) x_empty[i].push_back(r->ns_per_run / empty_ns);
       x_storm[i].push_back(r->storm_pps / pps);
     }
   }
   std::printf(
-      "Medians of %d rounds of %llu datagrams; each round's ratios against its own yardstick "
-      "run and its own storm without a probe (%.0f datagrams/s, median).\n\n",
+      "Medians of %d rounds of %llu datagrams; each row's ratios against a run of the yardstick "
+      "and a storm without a probe just before it (%.0f datagrams/s, median).\n\n",
       rounds, (unsigned long long)packets, median(no_probe));
   std::printf("| probe | ns/run | × empty | storm pkt/s | × no probe | events | lost |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
