@@ -143,7 +143,9 @@ std::string print_value(const Value* v, const Names* names, bool top = false) {
       return "(" + sub(v->a) + " == " + sub(v->b) + " ? " + sub(v->c) + " : " + sub(v->d) + ")";
     case Value::Kind::ProtoChain:
       return std::string("protochain(") + (v->ip6 ? "ip6" : "ip") + " at " + std::to_string(v->k) +
-             ", looking for " + std::to_string(v->target) + ")";
+             (v->target == kProtoChainAny ? std::string(", to its end")
+                                          : ", looking for " + std::to_string(v->target)) +
+             ")";
   }
   return "?";
 }

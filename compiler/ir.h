@@ -59,6 +59,10 @@ struct Value {
 // is that last protocol. Loads past the capture reject, as everywhere.
 // libpcap loops without bound; we stop after kProtoChainSteps headers.
 constexpr int kProtoChainSteps = 16;
+// A target no header has: the walk ends where any target that is neither an
+// IPv6 extension header nor AH would end it, so `protochain 6`, `17`, ...
+// share one walk and compare its end (compiler/lower.cpp).
+constexpr uint32_t kProtoChainAny = 256;
 ValuePtr protochain(bool ip6, uint32_t net, uint32_t target);
 ValuePtr select_eq(ValuePtr a, ValuePtr b, ValuePtr then, ValuePtr otherwise);
 

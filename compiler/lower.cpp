@@ -1,5 +1,8 @@
 #include "compiler/lower.h"
 
+#include <map>
+#include <tuple>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -868,7 +871,12 @@ class Lowering {
       return fail(at_, "'protochain' not supported with variable length headers");
     bool v6 = p == Proto::Ip6;
     PredPtr b0 = linktype(v6 ? kEthIp6 : kEthIp);
-    ValuePtr last = ir::protochain(v6, off_linkpl_.k + off_nl_, v);
+    // Only a target the walk steps through (an extension header, AH) ends
+    // it early; every other target shares one walk (ir.h).
+    bool steps_through = v == 51 || (v6 && (v == 0 || v == 60 || v == 43 || v == 44));
+    uint32_t target = steps_through ? v : ir::kProtoChainAny;
+    ValuePtr& last = chains_[{v6, off_linkpl_.k + off_nl_, target}];
+    if (!last) last = ir::protochain(v6, off_linkpl_.k + off_nl_, target);
     return ir::all(b0, ir::cmp(CmpOp::Eq, last, v));
   }
 
@@ -1327,6 +1335,8 @@ class Lowering {
 
   LowerOptions opts_;
   std::optional<Diagnostic> err_;
+  // protochain walks by (IPv6, network offset, target): one value each
+  std::map<std::tuple<bool, uint32_t, uint32_t>, ValuePtr> chains_;
   Dlt linktype_, prevlinktype_;
   Offset off_linkhdr_, off_prevlinkhdr_, off_linktype_, off_linkpl_;
   uint32_t off_nl_ = 0, off_nl_nosnap_ = 0;
