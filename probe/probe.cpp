@@ -286,6 +286,7 @@ std::vector<DropCount> Probe::drop_counts() const {
     if (r.ifname.empty()) r.ifname.assign(s.ifname, strnlen(s.ifname, sizeof(s.ifname)));
   }
   std::vector<DropCount> out;
+  out.reserve(rows.size() + 1);
   for (auto& [k, r] : rows) out.push_back(std::move(r));
   if (uint64_t other = counters()[Counter::count_overflow]) {
     DropCount r;
