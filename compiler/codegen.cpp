@@ -22,6 +22,10 @@ class DagEmitter {
   DagEmitter(IRBuilderBPF& b, const Dag& d, Function* fn) : b_(b), d_(d), fn_(fn) {}
 
   Expected<void> emit() {
+    // How many tests compare each protochain walk (lower.cpp shares them).
+    for (size_t i = 2; i < d_.nodes.size(); i++)
+      for (const ir::Value* v : {d_.nodes[i].a.get(), d_.nodes[i].b.get()})
+        if (v->kind == ir::Value::Kind::ProtoChain) chain_tests_[v]++;
     for (const auto& v : d_.prelude) (void)value(*v);  // loads only: they may reject
     b_.CreateBr(block(d_.root));
     size_t emitted = 0;
@@ -78,7 +82,8 @@ class DagEmitter {
         Value* f = value(*v.d);
         return b_.CreateSelect(b_.CreateICmpEQ(a, c), t, f, "select");
       }
-      case ir::Value::Kind::ProtoChain: return b_.protochain(v.ip6, v.k, v.target);
+      case ir::Value::Kind::ProtoChain:
+        return b_.protochain(v.ip6, v.k, v.target, chain_tests_[&v] > 1);
       case ir::Value::Kind::Binary: return binary(v);
     }
     return nullptr;
@@ -126,7 +131,38 @@ class DagEmitter {
   std::map<int, BasicBlock*> blocks_;
   std::vector<int> work_;
   std::unordered_map<const ir::Value*, Value*> memo_;
+  std::unordered_map<const ir::Value*, int> chain_tests_;
 };
+
+// The filter: one global, never inlined BPF function, so the same machine
+// code runs in `dropfilter --dump-bpf`, the test harness and the probe.
+Expected<void> define_filter(Module& m, const FilterDef& f, uint32_t capacity) {
+  LLVMContext& c = m.getContext();
+  FunctionType* ft =
+      FunctionType::get(Type::getInt32Ty(c),
+                        {PointerType::get(c, 0), Type::getInt32Ty(c), Type::getInt32Ty(c)}, false);
+  Function* fn = m.getFunction(f.name);
+  if (!fn) fn = Function::Create(ft, Function::ExternalLinkage, f.name, m);
+  fn->addFnAttr(Attribute::NoInline);
+  fn->addFnAttr(Attribute::NoUnwind);  // no .eh_frame in a BPF object
+  IRBuilderBPF b(fn, capacity);
+  if (f.body) {
+    f.body(b);
+  } else if (auto ok = DagEmitter(b, *f.dag, fn).emit(); !ok) {
+    fn->deleteBody();
+    return ok;
+  }
+  describe(m, fn, capacity);
+  // Calls into functions with debug info (the protochain walks) need a
+  // location of their own.
+  for (BasicBlock& bb : *fn)
+    for (Instruction& i : bb)
+      if (auto* call = dyn_cast<CallInst>(&i); call && !call->getDebugLoc())
+        call->setDebugLoc(DILocation::get(c, 0, 0, fn->getSubprogram()));
+  return {};
+}
+
+}  // namespace
 
 // Debug info for a filter function, from which the BPF backend writes its
 // BTF: `int NAME(struct dw_filter_buf *data, u32 caplen, u32 wirelen)`. A
@@ -152,8 +188,11 @@ void describe(Module& m, Function* fn, uint32_t capacity) {
                            dib.getOrCreateArray({member}));
   DIDerivedType* ptr = dib.createPointerType(buf, 64);
   DISubroutineType* type = dib.createSubroutineType(dib.getOrCreateTypeArray({i32, ptr, u32, u32}));
+  // A static function (a protochain walk) is verified inside its caller.
+  auto flags = DISubprogram::SPFlagDefinition;
+  if (fn->hasLocalLinkage()) flags |= DISubprogram::SPFlagLocalToUnit;
   DISubprogram* sp = dib.createFunction(cu, fn->getName(), fn->getName(), file, 0, type, 0,
-                                        DINode::FlagPrototyped, DISubprogram::SPFlagDefinition);
+                                        DINode::FlagPrototyped, flags);
   fn->setSubprogram(sp);
   const char* names[] = {"data", "caplen", "wirelen"};
   DIType* types[] = {ptr, u32, u32};
@@ -161,30 +200,6 @@ void describe(Module& m, Function* fn, uint32_t capacity) {
     dib.createParameterVariable(sp, names[i], i + 1, file, 0, types[i], true);
   dib.finalize();
 }
-
-// The filter: one global, never inlined BPF function, so the same machine
-// code runs in `dropfilter --dump-bpf`, the test harness and the probe.
-Expected<void> define_filter(Module& m, const FilterDef& f, uint32_t capacity) {
-  LLVMContext& c = m.getContext();
-  FunctionType* ft =
-      FunctionType::get(Type::getInt32Ty(c),
-                        {PointerType::get(c, 0), Type::getInt32Ty(c), Type::getInt32Ty(c)}, false);
-  Function* fn = m.getFunction(f.name);
-  if (!fn) fn = Function::Create(ft, Function::ExternalLinkage, f.name, m);
-  fn->addFnAttr(Attribute::NoInline);
-  fn->addFnAttr(Attribute::NoUnwind);  // no .eh_frame in a BPF object
-  IRBuilderBPF b(fn, capacity);
-  if (f.body) {
-    f.body(b);
-  } else if (auto ok = DagEmitter(b, *f.dag, fn).emit(); !ok) {
-    fn->deleteBody();
-    return ok;
-  }
-  describe(m, fn, capacity);
-  return {};
-}
-
-}  // namespace
 
 Expected<void> define_filters(Module& m, const std::vector<FilterDef>& filters, uint32_t capacity) {
   for (const FilterDef& f : filters)

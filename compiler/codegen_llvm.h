@@ -20,6 +20,9 @@ std::unique_ptr<llvm::TargetMachine> target_machine();
 // filled in). Fails when a filter is too large (kMaxFilterInstructions).
 Expected<void> define_filters(llvm::Module& m, const std::vector<FilterDef>& filters,
                               uint32_t capacity);
+// Debug info for a function of the filter's type, from which the BPF
+// backend writes its BTF (the verifier needs it for every function).
+void describe(llvm::Module& m, llvm::Function* fn, uint32_t capacity);
 // O2 for ours; mem2reg only for a direct translation (ObjectOptions).
 void optimize(llvm::Module& m, llvm::TargetMachine& tm);
 void promote_only(llvm::Module& m);

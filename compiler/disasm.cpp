@@ -16,11 +16,13 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace dw::filter {
 
@@ -53,17 +55,12 @@ std::string disassemble(std::span<const uint8_t> elf, const std::string& functio
       t->createMCInstPrinter(Triple("bpfel"), 0, *mai, *mii, *mri));
   std::string out;
   size_t n = 0;
-  for (const object::SymbolRef& sym : (*obj)->symbols()) {
-    auto name = sym.getName();
-    if (!name || *name != function) {
-      if (!name) consumeError(name.takeError());
-      continue;
-    }
+  auto list = [&](const object::SymbolRef& sym) {
     auto sec = sym.getSection();
     auto addr = sym.getValue();
-    if (!sec || !addr) break;
+    if (!sec || !addr) return;
     auto contents = (*sec)->getContents();
-    if (!contents) break;
+    if (!contents) return;
     uint64_t size = object::ELFSymbolRef(sym).getSize();
     ArrayRef<uint8_t> bytes(reinterpret_cast<const uint8_t*>(contents->data()) + *addr, size);
     for (uint64_t off = 0; off < bytes.size();) {
@@ -86,7 +83,22 @@ std::string disassemble(std::span<const uint8_t> elf, const std::string& functio
       off += len;
       n++;
     }
-    break;
+  };
+  std::vector<std::pair<std::string, object::SymbolRef>> walks;
+  for (const object::SymbolRef& sym : (*obj)->symbols()) {
+    auto name = sym.getName();
+    if (!name) {
+      consumeError(name.takeError());
+      continue;
+    }
+    if (*name == function) list(sym);
+    if (name->starts_with("dw_chain_")) walks.push_back({name->str(), sym});
+  }
+  std::sort(walks.begin(), walks.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [name, sym] : walks) {
+    out += name + ":\n";
+    list(sym);
   }
   if (count) *count = n;
   return out;

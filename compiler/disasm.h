@@ -9,7 +9,9 @@
 
 namespace dw::filter {
 
-// `count`, when given, receives the number of instructions.
+// `count`, when given, receives the number of instructions. The functions
+// a filter calls (its protochain walks, dw_chain_*) follow it, each under
+// its name, and are counted.
 std::string disassemble(std::span<const uint8_t> elf, const std::string& function,
                         size_t* count = nullptr);
 

@@ -1,5 +1,6 @@
 #include "compiler/irbuilder_bpf.h"
 
+#include "compiler/codegen_llvm.h"
 #include "compiler/ir.h"
 
 #include <llvm/IR/InlineAsm.h>
@@ -8,7 +9,7 @@ namespace dw::filter {
 
 using namespace llvm;
 
-IRBuilderBPF::IRBuilderBPF(Function* fn, uint32_t capacity)
+IRBuilderBPF::IRBuilderBPF(Function* fn, uint32_t capacity, uint32_t reject_value)
     : IRBuilder<>(fn->getContext()), fn_(fn), capacity_(capacity) {
   auto arg = fn->arg_begin();
   data_ = &*arg++;
@@ -22,7 +23,7 @@ IRBuilderBPF::IRBuilderBPF(Function* fn, uint32_t capacity)
   reject_ = BasicBlock::Create(c, "reject", fn);
   accept_ = BasicBlock::Create(c, "accept", fn);
   SetInsertPoint(reject_);
-  CreateRet(getInt32(0));
+  CreateRet(getInt32(reject_value));
   SetInsertPoint(accept_);
   CreateRet(getInt32(1));
   SetInsertPoint(entry);
@@ -77,7 +78,28 @@ Value* IRBuilderBPF::shift(Value* a, Value* b, bool left) {
   return CreateSelect(small, s, getInt32(0), left ? "lsh" : "rsh");
 }
 
-Value* IRBuilderBPF::protochain(bool ip6, uint32_t net, uint32_t target) {
+Value* IRBuilderBPF::protochain(bool ip6, uint32_t net, uint32_t target, bool shared) {
+  if (!shared) return protochain_here(ip6, net, target);
+  Module& m = *fn_->getParent();
+  std::string name = std::string("dw_chain_") + (ip6 ? "ip6_" : "ip_") + std::to_string(net) +
+                     "_" + std::to_string(target);
+  Function* walk = m.getFunction(name);
+  if (!walk) {
+    walk = Function::Create(fn_->getFunctionType(), Function::InternalLinkage, name, m);
+    walk->addFnAttr(Attribute::NoInline);
+    walk->addFnAttr(Attribute::NoUnwind);
+    IRBuilderBPF w(walk, capacity_, kChainRejected);
+    w.CreateRet(w.protochain_here(ip6, net, target));
+    llvm_stage::describe(m, walk, capacity_);
+  }
+  Value* a = CreateCall(walk, {data_, caplen_, wirelen_}, "chain");
+  BasicBlock* ok = BasicBlock::Create(getContext(), "chain.ok", fn_);
+  CreateCondBr(CreateICmpEQ(a, getInt32(kChainRejected)), reject_, ok);
+  SetInsertPoint(ok);
+  return a;
+}
+
+Value* IRBuilderBPF::protochain_here(bool ip6, uint32_t net, uint32_t target) {
   LLVMContext& c = getContext();
   BasicBlock* done = BasicBlock::Create(c, "chain.done", fn_);
   Value *a, *x;

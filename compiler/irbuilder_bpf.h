@@ -13,8 +13,9 @@ class IRBuilderBPF : public llvm::IRBuilder<> {
  public:
   // `fn` is `i32 (ptr data, i32 caplen, i32 wirelen)`; `capacity` is the
   // size of the buffer `data` points into, a power of two: loads are masked
-  // with it so the verifier can bound them without knowing caplen.
-  IRBuilderBPF(llvm::Function* fn, uint32_t capacity);
+  // with it so the verifier can bound them without knowing caplen. The
+  // reject block returns `reject_value` (a helper's "reject" sentinel).
+  IRBuilderBPF(llvm::Function* fn, uint32_t capacity, uint32_t reject_value = 0);
 
   llvm::BasicBlock* reject() const { return reject_; }
   llvm::BasicBlock* accept() const { return accept_; }
@@ -30,9 +31,17 @@ class IRBuilderBPF : public llvm::IRBuilder<> {
   // a << b and a >> b, 0 when b >= 32 (libpcap's bpf_filter).
   llvm::Value* shift(llvm::Value* a, llvm::Value* b, bool left);
   // libpcap's protochain walk (ir::protochain), unrolled for the verifier.
-  llvm::Value* protochain(bool ip6, uint32_t net, uint32_t target);
+  // `shared`: several tests need it, so it goes in a static BPF function of
+  // its own (dw_chain_*) that each calls: ~600 instructions once, not once
+  // a test (alone, inline is ~80 instructions shorter).
+  llvm::Value* protochain(bool ip6, uint32_t net, uint32_t target, bool shared);
+
+  // What a walk function returns for "a load was past the capture".
+  static constexpr uint32_t kChainRejected = 0xffffffff;
 
  private:
+  llvm::Value* protochain_here(bool ip6, uint32_t net, uint32_t target);
+
   llvm::Function* fn_;
   llvm::Value* data_;
   llvm::Value* caplen_;

@@ -43,7 +43,8 @@ std::vector<Hostile> hostile() {
       {"30k not", repeat("not ", 30000) + "tcp", "nested too deeply"},
       {"100k !", repeat("!", 100000) + "tcp", "nested too deeply"},
       {"100k unary -", repeat("-", 100000) + "1 = 0", "nested too deeply"},
-      {"60 ip6 protochain", chain, "too complex", true},
+      // one walk, shared by the sixty tests (it used to be sixty walks)
+      {"60 ip6 protochain", chain, ""},
       {"100k digits", repeat("1", 100000), "overflows 32 bits"},
       {"10k or-ed ports", repeat("port 80", 10000, " or "), "too complex"},
   };
