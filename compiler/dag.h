@@ -34,9 +34,9 @@ struct Dag {
 };
 
 Dag build_dag(const ir::PredPtr& p);
-// Tests the optimizer takes on: its time grows with the cube of the size, as
-// libpcap's does (1,000 `host` terms, 7,000 tests: libpcap 107 s, ours 131
-// s). Larger filters are "too complex", so that a compile ends in seconds.
+// Tests the optimizer takes on: its time grows faster than the size, as
+// libpcap's does (1,000 `host` terms, 7,000 tests, take libpcap 107 s).
+// Larger filters are "too complex", so that a compile ends in seconds.
 constexpr size_t kMaxTests = 4000;
 // libpcap's jump threading and branch merging. Falls back to the input
 // when the threaded DAG would exceed `budget` nodes.

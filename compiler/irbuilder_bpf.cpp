@@ -81,8 +81,8 @@ Value* IRBuilderBPF::shift(Value* a, Value* b, bool left) {
 Value* IRBuilderBPF::protochain(bool ip6, uint32_t net, uint32_t target, bool shared) {
   if (!shared) return protochain_here(ip6, net, target);
   Module& m = *fn_->getParent();
-  std::string name = std::string("dw_chain_") + (ip6 ? "ip6_" : "ip_") + std::to_string(net) +
-                     "_" + std::to_string(target);
+  std::string name = std::string("dw_chain_") + (ip6 ? "ip6_" : "ip_") + std::to_string(net) + "_" +
+                     std::to_string(target);
   Function* walk = m.getFunction(name);
   if (!walk) {
     walk = Function::Create(fn_->getFunctionType(), Function::InternalLinkage, name, m);
