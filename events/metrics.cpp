@@ -109,7 +109,8 @@ std::string Metrics::render() const {
   std::lock_guard<std::mutex> l(mu_);
   std::string out;
   family(out, "dropwatch_drops_total",
-         "Drops reported, by drop reason, function that dropped, device and network namespace.");
+         "Drops that passed the gates and the filter (the kernel's drop table), by drop reason, "
+         "function that dropped, device and network namespace.");
   for (const auto& [k, n] : drops_) {
     const auto& [reason, fn, dev, netns] = k;
     sample(out, "dropwatch_drops_total",
