@@ -25,29 +25,34 @@ struct {
 	__uint(value_size, DW_HARNESS_VALUE_SIZE(DW_HARNESS_CAPACITY));
 } packet SEC(".maps");
 
-SEC("tc")
-int dw_harness(struct __sk_buff *skb)
+/* The packet userspace stored, its captured length cut to the capacity. */
+static __always_inline struct dw_harness_pkt *harness_packet(__u32 *caplen)
 {
 	__u32 zero = 0;
 	struct dw_harness_pkt *p = bpf_map_lookup_elem(&packet, &zero);
+
+	if (p)
+		*caplen = p->caplen < cfg_capacity ? p->caplen : cfg_capacity;
+	return p;
+}
+
+SEC("tc")
+int dw_harness(struct __sk_buff *skb)
+{
+	__u32 caplen;
+	struct dw_harness_pkt *p = harness_packet(&caplen);
 	if (!p)
 		return 0;
-	__u32 caplen = p->caplen;
-	if (caplen > cfg_capacity)
-		caplen = cfg_capacity;
 	return dw_filter(p->data, caplen, p->wirelen);
 }
 
 SEC("tc")
 int dw_harness_in_place(struct __sk_buff *skb)
 {
-	__u32 zero = 0;
-	struct dw_harness_pkt *p = bpf_map_lookup_elem(&packet, &zero);
+	__u32 caplen;
+	struct dw_harness_pkt *p = harness_packet(&caplen);
 	if (!p)
 		return 0;
-	__u32 caplen = p->caplen;
-	if (caplen > cfg_capacity)
-		caplen = cfg_capacity;
 	return dw_filter(bpf_rdonly_cast(p->data, 0), caplen, p->wirelen);
 }
 
@@ -56,13 +61,10 @@ int dw_harness_in_place(struct __sk_buff *skb)
 SEC("tc")
 int dw_harness_x32(struct __sk_buff *skb)
 {
-	__u32 zero = 0;
-	struct dw_harness_pkt *p = bpf_map_lookup_elem(&packet, &zero);
+	__u32 caplen;
+	struct dw_harness_pkt *p = harness_packet(&caplen);
 	if (!p)
 		return 0;
-	__u32 caplen = p->caplen;
-	if (caplen > cfg_capacity)
-		caplen = cfg_capacity;
 	int acc = 0;
 	for (int i = 0; i < 32; i++)
 		acc += dw_filter(p->data, caplen, p->wirelen);

@@ -40,6 +40,51 @@ std::vector<int> by_level(const std::vector<int>& order, const std::vector<int>&
   return out;
 }
 
+// The test nodes reachable from the root in postorder (successors first),
+// each with its level: 1 + the longer of its two successor levels.
+void postorder_levels(const Dag& d, std::vector<int>& order, std::vector<int>& level) {
+  order.clear();
+  level.assign(d.nodes.size(), 0);
+  std::vector<char> seen(d.nodes.size(), 0);
+  std::function<void(int)> dfs = [&](int x) {
+    if (d.leaf(x) || seen[x]) return;
+    seen[x] = 1;
+    int t = d.nodes[x].t, f = d.nodes[x].f;
+    dfs(t);
+    dfs(f);
+    order.push_back(x);
+    level[x] = 1 + std::max(d.leaf(t) ? 0 : level[t], d.leaf(f) ? 0 : level[f]);
+  };
+  dfs(d.root);
+}
+
+// Entry and exit numbers of a DFS over a tree given by its children: `a`
+// is an ancestor of `b` (or `b` itself) when a's interval holds b's, so
+// dominance questions are answered in constant time.
+struct TreeNumbers {
+  std::vector<int> pre, post;
+
+  void number(int root, const std::vector<std::vector<int>>& kids) {
+    pre.assign(kids.size(), 0);
+    post.assign(kids.size(), 0);
+    int clock = 0;
+    pre[root] = clock++;
+    std::vector<std::pair<int, size_t>> stack{{root, 0}};
+    while (!stack.empty()) {
+      auto& [v, next] = stack.back();
+      if (next < kids[v].size()) {
+        int k = kids[v][next++];
+        pre[k] = clock++;
+        stack.push_back({k, 0});
+      } else {
+        post[v] = clock++;
+        stack.pop_back();
+      }
+    }
+  }
+  bool ancestor(int a, int b) const { return pre[a] <= pre[b] && post[b] <= post[a]; }
+};
+
 class Builder {
  public:
   Dag d;
@@ -119,20 +164,7 @@ class EdgeThreader {
       const Dag::Node& x = d_.nodes[i];
       keys_[i] = {x.op, ids_.id(x.a), ids_.id(x.b), x.b->kind == ir::Value::Kind::Const};
     }
-    order_.clear();
-    level_.assign(n, 0);
-    std::vector<char> seen(n, 0);
-    std::function<void(int)> dfs = [&](int x) {
-      if (d_.leaf(x) || seen[x]) return;
-      seen[x] = 1;
-      dfs(d_.nodes[x].t);
-      dfs(d_.nodes[x].f);
-      order_.push_back(x);
-      int lt = d_.leaf(d_.nodes[x].t) ? 0 : level_[d_.nodes[x].t];
-      int lf = d_.leaf(d_.nodes[x].f) ? 0 : level_[d_.nodes[x].f];
-      level_[x] = 1 + std::max(lt, lf);
-    };
-    dfs(d_.root);
+    postorder_levels(d_, order_, level_);
     // The dominator tree of the graph with every edge split by a node of
     // its own (id n + node * 2 + taken): the edges that dominate an edge
     // are its ancestors there. One pass in reverse postorder finds each
@@ -172,25 +204,7 @@ class EdgeThreader {
     std::vector<std::vector<int>> kids(3 * n);
     for (size_t v = 0; v < 3 * n; v++)
       if (parent[v] >= 0 && int(v) != d_.root) kids[parent[v]].push_back(int(v));
-    pre_.assign(3 * n, 0);
-    post_.assign(3 * n, 0);
-    int clock = 0;
-    std::vector<std::pair<int, size_t>> stack;
-    if (!d_.leaf(d_.root)) {
-      pre_[d_.root] = clock++;
-      stack.push_back({d_.root, 0});
-    }
-    while (!stack.empty()) {
-      auto& [v, next] = stack.back();
-      if (next < kids[v].size()) {
-        int k = kids[v][next++];
-        pre_[k] = clock++;
-        stack.push_back({k, 0});
-      } else {
-        post_[v] = clock++;
-        stack.pop_back();
-      }
-    }
+    if (!d_.leaf(d_.root)) tree_.number(d_.root, kids);
     // The edges of each (op, value) pair: fold_edge's candidates, in
     // preorder of the tree, each with the nearest candidate whose subtree
     // holds it. The facts on an edge are then found from the last
@@ -200,20 +214,22 @@ class EdgeThreader {
       for (bool taken : {false, true})
         by_test_[{keys_[q].op, keys_[q].a}].edges.push_back(edge(q, taken));
     for (auto& [key, c] : by_test_) {
-      std::sort(c.edges.begin(), c.edges.end(), [&](int a, int b) { return pre_[a] < pre_[b]; });
+      std::sort(c.edges.begin(), c.edges.end(),
+                [&](int a, int b) { return tree_.pre[a] < tree_.pre[b]; });
       c.pre.resize(c.edges.size());
       c.up.assign(c.edges.size(), -1);
       std::vector<int> open;  // candidates whose subtree we are in
       for (size_t i = 0; i < c.edges.size(); i++) {
-        c.pre[i] = pre_[c.edges[i]];
-        while (!open.empty() && post_[c.edges[open.back()]] < pre_[c.edges[i]]) open.pop_back();
+        c.pre[i] = tree_.pre[c.edges[i]];
+        while (!open.empty() && tree_.post[c.edges[open.back()]] < tree_.pre[c.edges[i]])
+          open.pop_back();
         c.up[i] = open.empty() ? -1 : open.back();
         open.push_back(int(i));
       }
     }
   }
 
-  bool dominates(int c, int e) const { return pre_[c] <= pre_[e] && post_[e] <= post_[c]; }
+  bool dominates(int c, int e) const { return tree_.ancestor(c, e); }
 
   // fold_edge() over the dominators of edge `e`: the successor to take, or
   // -1. The facts on a path all hold at once, so any that decides decides
@@ -224,7 +240,7 @@ class EdgeThreader {
     if (it == by_test_.end()) return -1;
     const Candidates& cs = it->second;
     int n = int(d_.nodes.size());
-    int i = int(std::upper_bound(cs.pre.begin(), cs.pre.end(), pre_[e]) - cs.pre.begin()) - 1;
+    int i = int(std::upper_bound(cs.pre.begin(), cs.pre.end(), tree_.pre[e]) - cs.pre.begin()) - 1;
     for (; i >= 0; i = cs.up[i]) {
       int c = cs.edges[i];
       if (!dominates(c, e)) continue;
@@ -259,7 +275,8 @@ class EdgeThreader {
   Dag& d_;
   ir::ValueIds& ids_;
   std::vector<Key> keys_;
-  std::vector<int> order_, level_, pre_, post_;
+  std::vector<int> order_, level_;
+  TreeNumbers tree_;
   struct Candidates {
     std::vector<int> edges, pre, up;
   };
@@ -304,19 +321,7 @@ class Pullups {
   void analyse() {
     size_t n = d_.nodes.size();
     in_.assign(n, {});
-    level_.assign(n, 0);
-    order_.clear();
-    std::vector<char> seen(n, 0);
-    std::function<void(int)> dfs = [&](int x) {
-      if (d_.leaf(x) || seen[x]) return;
-      seen[x] = 1;
-      dfs(jt(x));
-      dfs(jf(x));
-      order_.push_back(x);  // postorder: successors first
-      level_[x] =
-          1 + std::max(d_.leaf(jt(x)) ? 0 : level_[jt(x)], d_.leaf(jf(x)) ? 0 : level_[jf(x)]);
-    };
-    dfs(d_.root);
+    postorder_levels(d_, order_, level_);
     for (int x : order_) {
       if (!d_.leaf(jt(x))) in_[jt(x)].push_back({x, true});
       if (!d_.leaf(jf(x))) in_[jf(x)].push_back({x, false});
@@ -347,27 +352,11 @@ class Pullups {
       idom[x] = m;
       kids[m].push_back(x);
     }
-    pre_.assign(n, 0);
-    post_.assign(n, 0);
-    int clock = 0;
-    std::vector<std::pair<int, size_t>> stack;
-    if (!d_.leaf(d_.root)) stack.push_back({d_.root, 0});
-    if (!stack.empty()) pre_[d_.root] = clock++;
-    while (!stack.empty()) {
-      auto& [x, next] = stack.back();
-      if (next < kids[x].size()) {
-        int k = kids[x][next++];
-        pre_[k] = clock++;
-        stack.push_back({k, 0});
-      } else {
-        post_[x] = clock++;
-        stack.pop_back();
-      }
-    }
+    if (!d_.leaf(d_.root)) tree_.number(d_.root, kids);
   }
 
   // Does b dominate x (both reachable)?
-  bool dominates(int b, int x) const { return pre_[b] <= pre_[x] && post_[x] <= post_[b]; }
+  bool dominates(int b, int x) const { return tree_.ancestor(b, x); }
 
   // or_pullup (is_or) or and_pullup on node b.
   bool pull(int b, bool is_or) {
@@ -409,7 +398,8 @@ class Pullups {
   Dag& d_;
   ir::ValueIds& ids_;
   std::vector<std::vector<std::pair<int, bool>>> in_;
-  std::vector<int> level_, order_, pre_, post_;
+  std::vector<int> level_, order_;
+  TreeNumbers tree_;
 };
 
 }  // namespace

@@ -77,6 +77,25 @@ double stop(Process& p, int sig, int* status) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// "sent N in S s" from dw_storm.
+uint64_t sent(Process& storm) {
+  auto lines = storm.stdout_lines();
+  return lines.empty() ? 0 : std::stoull(lines[0].substr(5));
+}
+
+// A whole storm of `seconds` under a running `dw`, then SIGINT once the
+// last drops had `settle` to be read; returns how many datagrams it sent.
+uint64_t storm_then_stop(Process& dw, const Netns& ns, double seconds,
+                         std::chrono::milliseconds settle) {
+  auto s = storm(ns, seconds);
+  EXPECT_EQ(s->wait(20s), 0);
+  std::this_thread::sleep_for(settle);
+  int status;
+  stop(dw, SIGINT, &status);
+  EXPECT_EQ(status, 0) << dw.stderr_text();
+  return sent(*s);
+}
+
 TEST(Storm, OutputKeepsFlowingMemoryStaysBoundedAndSigintEndsTheRunInASecond) {
   Netns ns("dwst");
   ASSERT_TRUE(ns.ok());
@@ -188,12 +207,6 @@ TEST(Storm, ACollectorThatStopsReadingChangesOnlyACount) {
   unlink(path.c_str());
 }
 
-// "sent N in S s" from dw_storm.
-uint64_t sent(Process& storm) {
-  auto lines = storm.stdout_lines();
-  return lines.empty() ? 0 : std::stoull(lines[0].substr(5));
-}
-
 // The whole-run --summary table's total: "-- ... whole run, S s, N drops".
 uint64_t whole_run_total(const std::vector<std::string>& lines) {
   std::smatch m;
@@ -212,13 +225,7 @@ TEST(Storm, CountingOnlyCountsEveryDropOfTheStorm) {
               "udp dst port 9"});
   ASSERT_TRUE(dw.wait_stderr("dropwatch: watching", 30s)) << dw.stderr_text();
   EXPECT_NE(dw.stderr_text().find("counting only"), std::string::npos) << dw.stderr_text();
-  auto s = storm(ns, 2);
-  ASSERT_EQ(s->wait(20s), 0);
-  std::this_thread::sleep_for(300ms);
-  int status;
-  stop(dw, SIGINT, &status);
-  EXPECT_EQ(status, 0) << dw.stderr_text();
-  uint64_t n = sent(*s), total = whole_run_total(dw.stdout_lines());
+  uint64_t n = storm_then_stop(dw, ns, 2, 300ms), total = whole_run_total(dw.stdout_lines());
   std::printf("counting only: storm sent %llu, whole-run table %llu\n", (unsigned long long)n,
               (unsigned long long)total);
   EXPECT_GT(n, 10000u);
@@ -239,14 +246,8 @@ TEST(Storm, TotalsComeFromTheKernelWhateverTheRateLimit) {
   Process dw({dropwatch_path(), "--summary", "1000", "--netns", netns_path(ns), "--output-file",
               file, "--max-events-per-second", "50"});
   ASSERT_TRUE(dw.wait_stderr("dropwatch: watching", 30s)) << dw.stderr_text();
-  auto s = storm(ns, 1);
-  ASSERT_EQ(s->wait(20s), 0);
-  std::this_thread::sleep_for(300ms);
-  int status;
-  stop(dw, SIGINT, &status);
-  EXPECT_EQ(status, 0) << dw.stderr_text();
+  uint64_t n = storm_then_stop(dw, ns, 1, 300ms), total = whole_run_total(dw.stdout_lines());
   std::string err = dw.stderr_text();
-  uint64_t n = sent(*s), total = whole_run_total(dw.stdout_lines());
   EXPECT_GT(n, 10000u);
   EXPECT_EQ(total, n) << testing::PrintToString(dw.stdout_lines());
   uint64_t written = reported(err, "written\n");
@@ -267,12 +268,7 @@ TEST(Storm, StacksStayWithinTheBudgetAndTheRestAreMarked) {
     Process dw({dropwatch_path(), "--output", "json", "--netns", netns_path(ns), "--stack-budget",
                 budget});
     ASSERT_TRUE(dw.wait_stderr("dropwatch: watching", 30s)) << dw.stderr_text();
-    auto s = storm(ns, 0.5);
-    ASSERT_EQ(s->wait(20s), 0);
-    std::this_thread::sleep_for(500ms);
-    int status;
-    stop(dw, SIGINT, &status);
-    EXPECT_EQ(status, 0) << dw.stderr_text();
+    storm_then_stop(dw, ns, 0.5, 500ms);
     uint64_t with = 0, skipped = 0, other = 0;
     for (const auto& l : dw.stdout_lines()) {
       bool has = l.find("\"stack\":") != std::string::npos;
