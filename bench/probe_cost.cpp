@@ -127,7 +127,10 @@ struct Variant {
   bool events = true;
   bool noise = false;
   dw::probe::AttachMode attach = dw::probe::AttachMode::Btf;
-  bool cbpf = false;  // the filter as libpcap's cBPF translated (cbpfc-style)
+  bool cbpf = false;       // the filter as libpcap's cBPF translated (cbpfc-style)
+  bool conntrack = false;  // an nft rule that makes conntrack follow the storm
+  bool track = false;      // --track
+  bool points = false;     // with track: measure the path points, not the drop
 };
 
 std::vector<uint8_t> link_variant(const Variant& v) {
@@ -156,47 +159,6 @@ std::vector<uint8_t> link_variant(const Variant& v) {
   return *elf;
 }
 
-// The probe with a reader thread consuming its records, as the loop does.
-Row measure_dropwatch(const std::string& name, const Variant& v, uint64_t packets) {
-  dw::probe::Config o;
-  if (v.noise) {  // the default rules, pinned as the dropwatch command pins them
-    auto syms = dw::probe::Kallsyms::load();
-    auto rules = dw::events::NoiseRules::compile(dw::events::default_noise_rules());
-    if (syms && rules)
-      if (auto r = rules->locations(*syms, DW_NOISE_MAX)) o.noise_ranges = *r;
-  }
-  o.stack = v.stack;
-  o.stack_budget = v.stack_budget;
-  o.events = v.events;
-  o.attach = v.attach;
-  o.filter = !v.filter.empty();
-  std::vector<uint8_t> elf = link_variant(v);
-  auto p = dw::probe::Probe::start(elf, o);
-  if (!p) {
-    std::fprintf(stderr, "dw_probe_cost: %s\n", p.error().message.c_str());
-    std::exit(1);
-  }
-  std::atomic<bool> stop{false};
-  std::thread reader([&] {
-    dw::probe::Probe::RecordFn fn = [](std::span<const uint8_t>) {};
-    while (!stop) {
-      (void)(*p)->wait(50);
-      while ((*p)->consume(4096, fn).value_or(0) == 4096) {
-      }
-    }
-    (void)(*p)->consume(SIZE_MAX, fn);
-  });
-  int fd = bpf_prog_get_fd_by_id((*p)->program_id());
-  Row r = measure(name, {fd}, packets);
-  close(fd);
-  stop = true;
-  reader.join();
-  dw::probe::Counters c = (*p)->counters();
-  r.events = c[dw::probe::Counter::emitted];
-  r.lost = c[dw::probe::Counter::lost];
-  return r;
-}
-
 // The BPF programs a process holds, by id, from /proc/PID/fdinfo.
 std::vector<uint32_t> programs_of(pid_t pid) {
   std::vector<uint32_t> ids;
@@ -215,6 +177,59 @@ std::vector<uint32_t> programs_of(pid_t pid) {
   }
   closedir(d);
   return ids;
+}
+
+// The probe with a reader thread consuming its records, as the loop does;
+// measured over its drop program, or (v.points) over --track's others.
+Row measure_dropwatch(const std::string& name, const Variant& v, uint64_t packets) {
+  dw::probe::Config o;
+  if (v.noise) {  // the default rules, pinned as the dropwatch command pins them
+    auto syms = dw::probe::Kallsyms::load();
+    auto rules = dw::events::NoiseRules::compile(dw::events::default_noise_rules());
+    if (syms && rules)
+      if (auto r = rules->locations(*syms, DW_NOISE_MAX)) o.noise_ranges = *r;
+  }
+  o.stack = v.stack;
+  o.stack_budget = v.stack_budget;
+  o.events = v.events;
+  o.attach = v.attach;
+  o.filter = !v.filter.empty();
+  o.track = v.track;
+  // Any ct expression makes conntrack follow this namespace's packets.
+  if (v.conntrack &&
+      std::system("nft add table inet dwbench '{ chain out { type filter hook output priority 0; "
+                  "ct state invalid counter; }; }'") != 0) {
+    std::fprintf(stderr, "dw_probe_cost: cannot add the conntrack rule\n");
+    std::exit(1);
+  }
+  std::vector<uint8_t> elf = link_variant(v);
+  auto p = dw::probe::Probe::start(elf, o);
+  if (!p) {
+    std::fprintf(stderr, "dw_probe_cost: %s\n", p.error().message.c_str());
+    std::exit(1);
+  }
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    dw::probe::Probe::RecordFn fn = [](std::span<const uint8_t>) {};
+    while (!stop) {
+      (void)(*p)->wait(50);
+      while ((*p)->consume(4096, fn).value_or(0) == 4096) {
+      }
+    }
+    (void)(*p)->consume(SIZE_MAX, fn);
+  });
+  std::vector<int> fds;
+  for (uint32_t id : programs_of(getpid()))
+    if ((id == (*p)->program_id()) != v.points) fds.push_back(bpf_prog_get_fd_by_id(id));
+  Row r = measure(name, fds, packets);
+  for (int fd : fds) close(fd);
+  stop = true;
+  reader.join();
+  dw::probe::Counters c = (*p)->counters();
+  r.events = c[dw::probe::Counter::emitted];
+  r.lost = c[dw::probe::Counter::lost];
+  if (v.conntrack) std::system("nft delete table inet dwbench");
+  return r;
 }
 
 // Programs run by another process (bpftrace, the dropwatch binary), its
@@ -311,6 +326,14 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
       {"dropwatch, filter accepts every drop (`udp dst port 9`), no stack",
        {.filter = "udp dst port 9"}},
       {"dropwatch, no filter, no stack", {}},
+      {"dropwatch, filter accepts, no stack, each drop with a conntrack entry (`ct`)",
+       {.filter = "udp dst port 9", .conntrack = true}},
+      {"dropwatch, filter accepts, no stack, `--track` (the drop takes its path)",
+       {.filter = "udp dst port 9", .track = true}},
+      {"`--track` path points, filter accepts: per hit (4 points a datagram, consume_skb)",
+       {.filter = "udp dst port 9", .track = true, .points = true}},
+      {"`--track` path points, filter rejects (`tcp port 3306`): per hit",
+       {.filter = "tcp port 3306", .track = true, .points = true}},
       {"dropwatch, no filter, stacks within the default budget (2000/s)",
        {.stack = true, .stack_budget = 2000}},
       {"dropwatch, no filter, every stack (`--stack-budget 0`)", {.stack = true}},
@@ -321,14 +344,23 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
     Variant var = v;
     rows.push_back({l, [=] { return std::optional<Row>(measure_dropwatch(l, var, packets)); }});
   }
-  if (only.empty()) {
-    // The real binary as a user runs it: default options, NDJSON to /dev/null.
-    std::string label = "dropwatch binary, default options (`-o json > /dev/null`)";
-    rows.push_back({label, [=] {
-                      return measure_process(label,
-                                             {std::string(DW_BIN_DIR) + "/dropwatch", "-o", "json"},
-                                             packets, std::chrono::seconds(1));
-                    }});
+  // The real binary as a user runs it, NDJSON to /dev/null: default
+  // options; and --nft-trace, which marks every packet for tracing (each
+  // packet's rules reported over netlink), beside the same run without it,
+  // the filter rejecting every drop so that only the tracing differs.
+  const std::pair<const char*, std::vector<std::string>> binaries[] = {
+      {"dropwatch binary, default options (`-o json > /dev/null`)", {}},
+      {"dropwatch binary, `--nft-trace`, filter rejects (`tcp port 3306`)",
+       {"--nft-trace", "--filter", "tcp port 3306"}},
+      {"dropwatch binary, filter rejects (`tcp port 3306`), for the row above",
+       {"--filter", "tcp port 3306"}},
+  };
+  for (const auto& [label, args] : binaries) {
+    if (!only.empty() && std::string(label).find(only) == std::string::npos) continue;
+    std::string l = label;
+    std::vector<std::string> argv = {std::string(DW_BIN_DIR) + "/dropwatch", "-o", "json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    rows.push_back({l, [=] { return measure_process(l, argv, packets, std::chrono::seconds(1)); }});
   }
   return rows;
 }

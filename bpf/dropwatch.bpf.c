@@ -25,7 +25,7 @@
  *                      asks for events (--summary, --metrics)
  *   7. rate_allows     --max-events-per-second, a token bucket per CPU
  *   8. reserve         the ring-buffer record, the event built in it
- *   9. fill_event      capture, task, device, socket
+ *   9. fill_event      capture, task, device, socket, conntrack entry
  *  10. fill_stack      the kernel stack (~4 us), within the stack budget
  *  11. submit          waking the reader only when a lot is waiting
  *
@@ -67,6 +67,8 @@ const volatile __u8 cfg_events = 1;
 /* Wake the reader only when this much is waiting: a wakeup per event costs
  * ~5 us here, the event itself ~0.2 us. The reader also polls on a timer. */
 const volatile __u64 cfg_wakeup_bytes = 1 << 20;
+/* --track: the drop looks up the skb's recorded path. */
+const volatile __u8 cfg_track = 0;
 
 /* The compiled filter, linked in at load time (compiler/link.h): the
  * link-level entry sees frames from the MAC header, the network-level one
@@ -136,6 +138,23 @@ struct {
 	__type(value, struct dw_count_slot);
 } drop_slots SEC(".maps");
 
+/* --track: the hops of each tracked skb, by its address. LRU: an skb that
+ * left without a consume or a drop this probe saw is forgotten in time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192); /* resized by the loader */
+	__type(key, __u64);
+	__type(value, struct dw_path);
+} paths SEC(".maps");
+
+/* A zeroed path to start one from: never written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dw_path);
+} blank_path SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* resized by the loader */
@@ -163,6 +182,8 @@ struct sk_buff___vlan_present {
 #define VLAN_HLEN 4
 /* The capture part of a record: snaplen plus an inserted VLAN tag, padded. */
 #define CAPTURE_ROOM ((cfg_snaplen + VLAN_HLEN + 7) & ~7u)
+/* --track's path block, between the header and the capture. */
+#define PATH_ROOM (cfg_track ? sizeof(struct dw_path) : 0)
 
 /* What the steps share about one drop. */
 struct drop {
@@ -208,6 +229,28 @@ static __always_inline bool bucket_allows(struct dw_bucket *b, __u64 now, __u64 
 	}
 	b->credit_ns = credit - interval;
 	return true;
+}
+
+/* Only what every path reads is set here: locate() sets the rest it
+ * reads, read_dev_key() the key. */
+static __always_inline void init_drop(struct drop *d, struct sk_buff *skb, struct sock *rx_sk,
+				      const bool btf)
+{
+	d->skb = skb;
+	d->dev = DW_READ(btf, skb->dev, skb, dev);
+	d->sk = DW_READ(btf, skb->sk, skb, sk);
+	if (!d->sk)
+		d->sk = rx_sk;
+	d->dk.netns = 0;
+	d->dk.ifindex = 0;
+	d->have_dk = false;
+	d->origin = DW_ORIGIN_NONE;
+	d->vlan = false;
+	d->in_place = false;
+	/* Read together with vlan by the copy, set only with a tag: before
+	 * 5.13 the verifier refuses a read of stack never written. */
+	d->vlan_tci = 0;
+	d->vlan_proto = 0;
 }
 
 /* 1. Is the drop located in a function a noise rule names? A few compares
@@ -294,7 +337,10 @@ static __always_inline void locate(struct drop *d, const bool btf)
 	d->skb_len = DW_READ(btf, skb->len, skb, len);
 	d->protocol = DW_READ(btf, skb->protocol, skb, protocol);
 	d->head = (__u64)DW_READ(btf, skb->head, skb, head);
-	__u64 data = (__u64)DW_READ(btf, skb->data, skb, data);
+	/* A difference of the two pointers is a number to the verifier; kept
+	 * apart, or the compiler may fold it into a sum that stays a pointer. */
+	__u64 data_off = (__u64)DW_READ(btf, skb->data, skb, data) - d->head;
+	barrier_var(data_off);
 	__u32 tail = DW_READ(btf, skb->tail, skb, tail);
 	__u16 mac = DW_READ(btf, skb->mac_header, skb, mac_header);
 	__u16 net = DW_READ(btf, skb->network_header, skb, network_header);
@@ -308,7 +354,7 @@ static __always_inline void locate(struct drop *d, const bool btf)
 	} else {
 		return;
 	}
-	__s64 wire = (__s64)d->skb_len + (__s64)(data - d->head) - d->start;
+	__s64 wire = (__s64)d->skb_len + (__s64)data_off - d->start;
 	d->wire_len = wire > 0 ? wire : 0;
 	__u32 cap = tail > d->start ? tail - d->start : 0;
 	if (cap > cfg_snaplen)
@@ -355,16 +401,12 @@ static __always_inline __u32 copy_capture(__u8 *dst, const struct drop *d)
 /* 5. The compiled filter: frames from the MAC header of an Ethernet-like
  * device go to the link-level entry, the rest to the network-level one.
  * In place the filter reads the skb's own bytes (`cap` of them, as a copy
- * would have); a frame whose VLAN tag must be put back is copied. */
-static __always_inline bool gate_filter(struct drop *d, struct dw_counters *c, const bool btf,
-					const bool in_place)
+ * would have); a frame whose VLAN tag must be put back is copied.
+ * 1: keep, 0: rejected, -1: no header to filter on. */
+static __always_inline int filter_verdict(struct drop *d, const bool btf, const bool in_place)
 {
-	if (!cfg_filter)
-		return false;
-	if (d->origin == DW_ORIGIN_NONE) {
-		c->no_header_filtered++;
-		return true;
-	}
+	if (d->origin == DW_ORIGIN_NONE)
+		return -1;
 	struct net_device *dev = d->dev;
 	__u16 type = dev ? DW_READ(btf, dev->type, dev, type) : 0;
 	bool link = d->origin == DW_ORIGIN_MAC && (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK);
@@ -379,7 +421,7 @@ static __always_inline bool gate_filter(struct drop *d, struct dw_counters *c, c
 		__u32 zero = 0;
 		struct dw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 		if (!s)
-			return true;
+			return 0;
 		data = s->bytes;
 		cap = copy_capture(s->bytes, d);
 		if (d->vlan) {
@@ -387,25 +429,30 @@ static __always_inline bool gate_filter(struct drop *d, struct dw_counters *c, c
 			off += off ? VLAN_HLEN : 0;
 		}
 	}
-	int ok;
-	if (link) {
-		ok = dw_filter_link(data, cap, wire);
-	} else if (!off) {
-		ok = dw_filter_net(data, cap, wire);
-	} else {
-		/* a link header we captured but cannot read: skip it. (A
-     * separate call: 5.10's verifier loses the pointer after
-     * clamping a zero offset.) */
-		if (off > cap)
-			off = cap;
-		off &= 0xff;
-		ok = dw_filter_net(data + off, cap - off, wire - off);
-	}
-	if (!ok) {
+	if (link)
+		return dw_filter_link(data, cap, wire) != 0;
+	if (!off)
+		return dw_filter_net(data, cap, wire) != 0;
+	/* a link header we captured but cannot read: skip it. (A separate
+	 * call: 5.10's verifier loses the pointer after clamping a zero
+	 * offset.) */
+	if (off > cap)
+		off = cap;
+	off &= 0xff;
+	return dw_filter_net(data + off, cap - off, wire - off) != 0;
+}
+
+static __always_inline bool gate_filter(struct drop *d, struct dw_counters *c, const bool btf,
+					const bool in_place)
+{
+	if (!cfg_filter)
+		return false;
+	int v = filter_verdict(d, btf, in_place);
+	if (v < 0)
+		c->no_header_filtered++;
+	else if (!v)
 		c->filtered++;
-		return true;
-	}
-	return false;
+	return v <= 0;
 }
 
 /* 6. The drop table: the key's slot, else one of the next few; a free slot
@@ -446,6 +493,64 @@ static __always_inline void count_drop(struct drop *d, __u64 location, __u32 rea
 	c->count_overflow++;
 }
 
+/* 9. (fill_ct) The skb's conntrack entry, for kept drops only: skb->_nfct is the
+ * entry's address with the packet's ctinfo in its low 3 bits. Two probe
+ * reads: the span from the zone through the two tuples to the status (one
+ * struct in every kernel since 4.x), then the mark; fields are picked from
+ * the copy at CO-RE offsets. (The entry's type id is ambiguous to CO-RE,
+ * nf_conn___init shares the name, but its fields are not.) */
+#define DW_CT_SPAN_MAX 192
+static __always_inline void ct_tuple(struct dw_ct_tuple *t, const __u8 *span, __u32 off)
+{
+	__builtin_memcpy(t->src, span + off + bpf_core_field_offset(struct nf_conntrack_tuple, src.u3),
+			 16);
+	__builtin_memcpy(t->dst, span + off + bpf_core_field_offset(struct nf_conntrack_tuple, dst.u3),
+			 16);
+	__builtin_memcpy(&t->src_u,
+			 span + off + bpf_core_field_offset(struct nf_conntrack_tuple, src.u.all), 2);
+	__builtin_memcpy(&t->dst_u,
+			 span + off + bpf_core_field_offset(struct nf_conntrack_tuple, dst.u.all), 2);
+	__builtin_memcpy(&t->l3num,
+			 span + off + bpf_core_field_offset(struct nf_conntrack_tuple, src.l3num), 2);
+	t->protonum = span[off + bpf_core_field_offset(struct nf_conntrack_tuple, dst.protonum)];
+	t->pad = 0;
+}
+
+static __always_inline void fill_ct(struct dw_event *e, struct sk_buff *skb, const bool btf)
+{
+	struct dw_ct *out = &e->ct;
+	__u8 span[DW_CT_SPAN_MAX];
+
+	if (!bpf_core_field_exists(skb->_nfct))
+		return;
+	__u64 nfct = DW_READ(btf, skb->_nfct, skb, _nfct);
+	if (!nfct)
+		return;
+	__builtin_memset(out, 0, sizeof(*out));
+	out->ctinfo = nfct & 7;
+	e->flags |= DW_EV_CT;
+	struct nf_conn *ct = (void *)(nfct & ~7ull);
+	if (!ct)
+		return; /* untracked */
+	if (bpf_core_field_exists(ct->mark))
+		bpf_core_read(&out->mark, sizeof(out->mark), &ct->mark);
+	__u32 first = bpf_core_field_offset(struct nf_conn, tuplehash);
+	if (bpf_core_field_exists(ct->zone))
+		first = bpf_core_field_offset(struct nf_conn, zone);
+	__u32 end = bpf_core_field_offset(struct nf_conn, status) + 8;
+	__u32 tuple = bpf_core_field_offset(struct nf_conntrack_tuple_hash, tuple);
+	__u32 stride = bpf_core_type_size(struct nf_conntrack_tuple_hash);
+	__u32 th = bpf_core_field_offset(struct nf_conn, tuplehash) - first;
+	if (end - first > DW_CT_SPAN_MAX || th + stride + tuple + bpf_core_type_size(struct nf_conntrack_tuple) > DW_CT_SPAN_MAX ||
+	    bpf_probe_read_kernel(span, end - first, (__u8 *)ct + first))
+		return;
+	if (bpf_core_field_exists(ct->zone))
+		__builtin_memcpy(&out->zone, span, 2);
+	__builtin_memcpy(&out->status, span + (end - 8 - first), 8);
+	ct_tuple(&out->orig, span, th + tuple);
+	ct_tuple(&out->reply, span, th + stride + tuple);
+}
+
 /* 9. The event, in its ring-buffer record: capture, task, device, socket. */
 static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64 location,
 				       __u32 reason, __u64 now, const bool btf)
@@ -471,7 +576,7 @@ static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64
 	e->wire_len = d->wire_len;
 	e->capture_len = 0;
 	if (d->origin != DW_ORIGIN_NONE) {
-		__u32 cap = copy_capture(e->data, d);
+		__u32 cap = copy_capture(e->data + PATH_ROOM, d);
 		if (d->vlan) {
 			e->flags |= DW_EV_VLAN;
 			e->vlan_tci = d->vlan_tci;
@@ -526,6 +631,26 @@ static __always_inline void fill_event(struct dw_event *e, struct drop *d, __u64
 			e->sk_cgroup_id = DW_READ(btf, sk->sk_cgrp_data.cgroup->kn->id, sk,
 						  sk_cgrp_data.cgroup, kn, id);
 	}
+	fill_ct(e, skb, btf);
+}
+
+/* 9. (fill_path) --track: the hops recorded for this skb, if its path is
+ * still the one of this buffer, in the block after the header; the entry
+ * is done with either way. */
+static __always_inline void fill_path(struct dw_event *e, struct drop *d)
+{
+	struct dw_path *out = (struct dw_path *)e->data;
+	__u64 key = (__u64)d->skb;
+	struct dw_path *p = bpf_map_lookup_elem(&paths, &key);
+
+	e->flags |= DW_EV_PATH;
+	out->count = 0;
+	out->truncated = 0;
+	if (!p)
+		return;
+	if (p->head == d->head)
+		__builtin_memcpy(out, p, sizeof(*p));
+	bpf_map_delete_elem(&paths, &key);
 }
 
 /* 10. The stack after the padded capture. */
@@ -536,7 +661,7 @@ static __always_inline void fill_stack(void *ctx, struct dw_event *e)
 		off = CAPTURE_ROOM;
 	if (off > DW_SNAPLEN_MAX + 8)
 		off = DW_SNAPLEN_MAX + 8;
-	long n = bpf_get_stack(ctx, e->data + off, DW_STACK_MAX * 8, 0);
+	long n = bpf_get_stack(ctx, e->data + PATH_ROOM + off, DW_STACK_MAX * 8, 0);
 	__u32 stack = 0;
 	if (n < 0) {
 		e->flags |= DW_EV_STACK_ERROR;
@@ -576,20 +701,8 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		c->reason_rejected++;
 		return 0;
 	}
-	/* Only what every path reads is set here: locate() sets the rest it
-	 * reads, read_dev_key() the key. */
 	struct drop d;
-	d.skb = skb;
-	d.dev = DW_READ(btf, skb->dev, skb, dev);
-	d.sk = DW_READ(btf, skb->sk, skb, sk);
-	if (!d.sk)
-		d.sk = rx_sk;
-	d.dk.netns = 0;
-	d.dk.ifindex = 0;
-	d.have_dk = false;
-	d.origin = DW_ORIGIN_NONE;
-	d.vlan = false;
-	d.in_place = false;
+	init_drop(&d, skb, rx_sk, btf);
 	if (gate_device(&d, c, btf))
 		return 0;
 	/* Counting without a filter needs no packet. */
@@ -618,14 +731,17 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	struct dw_event *e;
 	if (stack)
 		e = bpf_ringbuf_reserve(
-			&events, sizeof(struct dw_event) + CAPTURE_ROOM + DW_STACK_MAX * 8, 0);
+			&events, sizeof(struct dw_event) + PATH_ROOM + CAPTURE_ROOM + DW_STACK_MAX * 8,
+			0);
 	else
-		e = bpf_ringbuf_reserve(&events, sizeof(struct dw_event) + CAPTURE_ROOM, 0);
+		e = bpf_ringbuf_reserve(&events, sizeof(struct dw_event) + PATH_ROOM + CAPTURE_ROOM, 0);
 	if (!e) {
 		c->lost++;
 		return 0;
 	}
 	fill_event(e, &d, location, reason, now, btf);
+	if (cfg_track)
+		fill_path(e, &d);
 	if (stack)
 		fill_stack(ctx, e);
 	else if (cfg_stack)
@@ -638,7 +754,8 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	/* 11. Wake the reader once, when this record takes what is waiting
 	 * past the mark: a wakeup costs ~5 us, and a reader slower than the
 	 * storm is awake anyway (it polls on a timer too). */
-	__u64 size = sizeof(struct dw_event) + CAPTURE_ROOM + (stack ? DW_STACK_MAX * 8 : 0);
+	__u64 size = sizeof(struct dw_event) + PATH_ROOM + CAPTURE_ROOM +
+		     (stack ? DW_STACK_MAX * 8 : 0);
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 flags = avail >= cfg_wakeup_bytes && avail < cfg_wakeup_bytes + size
 			      ? BPF_RB_FORCE_WAKEUP
@@ -685,4 +802,86 @@ int dw_kfree_skb_tp(struct trace_event_raw_kfree_skb *args)
 	if (bpf_core_field_exists(args->rx_sk))
 		rx_sk = args->rx_sk;
 	return handle_drop(args, args->skbaddr, (__u64)args->location, reason, rx_sk, false, false);
+}
+
+/* --track: the points a packet passes on its way, each a BTF tracepoint
+ * whose first argument is the skb. The first point that sees a packet runs
+ * the filter on it (the headers are there: a MAC header on transmit and
+ * receive) and starts its path; later points append a hop. The drop takes
+ * the path (fill_path), a consume forgets it. */
+static __always_inline int track_hop(struct sk_buff *skb, struct net_device *dev, __u8 point,
+				     const bool in_place)
+{
+	__u64 key = (__u64)skb;
+	__u64 head = (__u64)skb->head;
+	struct dw_path *p = bpf_map_lookup_elem(&paths, &key);
+
+	if (!p || p->head != head) {
+		if (cfg_filter) {
+			struct drop d;
+			init_drop(&d, skb, NULL, true);
+			locate(&d, true);
+			if (filter_verdict(&d, true, in_place) <= 0) {
+				if (p)
+					bpf_map_delete_elem(&paths, &key);
+				return 0;
+			}
+		}
+		__u32 zero = 0;
+		struct dw_path *blank = bpf_map_lookup_elem(&blank_path, &zero);
+		if (!blank || bpf_map_update_elem(&paths, &key, blank, BPF_ANY))
+			return 0;
+		p = bpf_map_lookup_elem(&paths, &key);
+		if (!p)
+			return 0;
+		p->head = head;
+	}
+	__u32 i = p->count;
+	if (i >= DW_PATH_MAX) {
+		p->truncated++;
+		return 0;
+	}
+	struct dw_path_hop *h = &p->hops[i & (DW_PATH_MAX - 1)];
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	h->point = point;
+	if (!dev)
+		dev = skb->dev;
+	if (dev) {
+		h->ifindex = dev->ifindex;
+		h->netns = dev->nd_net.net->ns.inum;
+		__builtin_memcpy(h->ifname, dev->name, DW_IFNAME_LEN);
+	}
+	p->count = i + 1;
+	return 0;
+}
+
+#define DW_TRACK_POINT(name, tp, point, dev)                         \
+	SEC("tp_btf/" tp)                                            \
+	int dw_track_##name(__u64 *ctx)                              \
+	{                                                            \
+		return track_hop((void *)ctx[0], dev, point, true);  \
+	}                                                            \
+	SEC("tp_btf/" tp)                                            \
+	int dw_track_##name##_copy(__u64 *ctx)                       \
+	{                                                            \
+		return track_hop((void *)ctx[0], dev, point, false); \
+	}
+
+DW_TRACK_POINT(dev_queue, "net_dev_queue", DW_PT_NET_DEV_QUEUE, NULL)
+DW_TRACK_POINT(start_xmit, "net_dev_start_xmit", DW_PT_NET_DEV_START_XMIT,
+	       (struct net_device *)ctx[1])
+DW_TRACK_POINT(netif_rx, "netif_rx", DW_PT_NETIF_RX, NULL)
+DW_TRACK_POINT(receive_skb, "netif_receive_skb", DW_PT_NETIF_RECEIVE_SKB, NULL)
+DW_TRACK_POINT(gro_receive, "napi_gro_receive_entry", DW_PT_NAPI_GRO_RECEIVE, NULL)
+
+/* A consumed skb's path is over (looked up first: a lookup is cheaper
+ * than a delete of a key that is not there, and most are not). */
+SEC("tp_btf/consume_skb")
+int dw_track_consumed(__u64 *ctx)
+{
+	__u64 key = ctx[0];
+
+	if (bpf_map_lookup_elem(&paths, &key))
+		bpf_map_delete_elem(&paths, &key);
+	return 0;
 }

@@ -31,6 +31,61 @@ enum dw_event_flags {
 	DW_EV_STACK_ERROR = 1 << 3, /* bpf_get_stack failed */
 	DW_EV_STACK_SKIPPED = 1 << 4, /* over the stack budget: no stack taken */
 	DW_EV_IN_PLACE = 1 << 5,    /* the filter read the packet where it lay */
+	DW_EV_CT = 1 << 6,          /* ct holds the skb's conntrack entry */
+	DW_EV_PATH = 1 << 7,        /* a struct dw_path follows the header (--track) */
+};
+
+/* --track: the tracepoints a kept packet is recorded at on its way. */
+enum dw_path_point {
+	DW_PT_NONE = 0,
+	DW_PT_NET_DEV_QUEUE = 1,	  /* net:net_dev_queue */
+	DW_PT_NET_DEV_START_XMIT = 2, /* net:net_dev_start_xmit */
+	DW_PT_NETIF_RX = 3,	  /* net:netif_rx */
+	DW_PT_NETIF_RECEIVE_SKB = 4,  /* net:netif_receive_skb */
+	DW_PT_NAPI_GRO_RECEIVE = 5,   /* net:napi_gro_receive_entry */
+};
+
+#define DW_PATH_MAX 8 /* hops kept per skb; later ones are counted */
+struct dw_path_hop {
+	__u64 ts_boot_ns;
+	__s32 ifindex;
+	__u32 netns;
+	char ifname[DW_IFNAME_LEN];
+	__u8 point; /* enum dw_path_point */
+	__u8 pad[7];
+};
+
+/* A tracked skb's hops, oldest first: the value of the probe's map of
+ * paths (keyed by the skb's address, head checked against reuse) and, in
+ * an event, what was recorded before the drop. */
+struct dw_path {
+	__u64 head;	/* skb->head when the path began */
+	__u32 truncated; /* hops after the first DW_PATH_MAX, not kept */
+	__u8 count;
+	__u8 pad[3];
+	struct dw_path_hop hops[DW_PATH_MAX];
+};
+
+/* One direction of a conntrack entry (struct nf_conntrack_tuple). */
+struct dw_ct_tuple {
+	__u8 src[16], dst[16]; /* IPv4 in the first 4 bytes */
+	__u16 src_u;	       /* source port or ICMP id, network byte order */
+	__u16 dst_u;	       /* destination port, or ICMP type and code bytes */
+	__u16 l3num;	       /* AF_INET, AF_INET6 */
+	__u8 protonum;	       /* IPPROTO_* */
+	__u8 pad;
+};
+
+/* The conntrack entry of a kept drop's skb: skb->_nfct is the entry's
+ * address with the packet's ctinfo in its low 3 bits. */
+#define DW_CT_UNTRACKED 7 /* IP_CT_UNTRACKED: no entry, on purpose */
+struct dw_ct {
+	__u64 status;	/* IPS_* bits */
+	struct dw_ct_tuple orig, reply;
+	__u32 mark;
+	__u16 zone;	/* zone id */
+	__u8 ctinfo;	/* enum ip_conntrack_info */
+	__u8 pad;
 };
 
 struct dw_event {
@@ -63,11 +118,13 @@ struct dw_event {
 	__u8 pad[6];
 	char comm[DW_COMM_LEN];
 	char ifname[DW_IFNAME_LEN];
-	/* capture_len bytes, zero-padded to 8, then stack_bytes of frames */
+	struct dw_ct ct; /* valid with DW_EV_CT */
+	/* with DW_EV_PATH, a struct dw_path (its count may be 0); then
+	 * capture_len bytes, zero-padded to 8, then stack_bytes of frames */
 	__u8 data[];
 };
 
-#define DW_EVENT_HEADER_SIZE 128
+#define DW_EVENT_HEADER_SIZE 224
 
 /* Gates, set by the loader (rodata cfg_*_mode). */
 enum dw_list_mode {

@@ -5,6 +5,7 @@
 
 #include "cli/offline.h"
 #include "cli/options.h"
+#include "cli/reasons.h"
 #include "cli/watch.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   switch (cmd.kind) {
     case dw::cli::Command::Kind::Print: return dw::cli::run_print(cmd.offline);
     case dw::cli::Command::Kind::Pcap: return dw::cli::run_pcap(cmd.offline);
+    case dw::cli::Command::Kind::Summary: return dw::cli::run_summary(cmd.offline);
+    case dw::cli::Command::Kind::Reasons: return dw::cli::run_reasons(cmd.reason_names);
     case dw::cli::Command::Kind::Watch: break;
   }
   return dw::cli::run_watch(cmd.watch);

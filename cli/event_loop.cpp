@@ -27,11 +27,15 @@ void EventLoop::on_record(std::span<const uint8_t> rec) {
     malformed_++;
     return;
   }
+  ev_.task_id = limits_.task_id;
   if (noise_.match(ev_)) {
     noise_stack_++;
     noise_by_key_[{ev_.reason_code, ev_.location_addr, ev_.netns, ev_.ifindex}]++;
     return;
   }
+  // Before 5.17 no drop has a reason: a trace with the same headers whose
+  // verdict was drop is what says it was netfilter's.
+  if (nft_ && (ev_.reason == "NETFILTER_DROP" || ev_.reason == "UNREPORTED")) attribute_rule();
   if (ev_.sk_cgroup_id) {
     const events::CgroupPaths::Cgroup& cg = cgroups_.lookup(ev_.sk_cgroup_id);
     ev_.cgroup_path = cg.path;
@@ -39,6 +43,27 @@ void EventLoop::on_record(std::span<const uint8_t> rec) {
   }
   for (events::Sink* s : sinks_) s->write(ev_);
   written_++;
+}
+
+// The trace was queued on the netlink socket before the packet was freed,
+// so before its event could be read: one more read of the socket after a
+// miss finds a trace that came in since the last.
+void EventLoop::attribute_rule() {
+  size_t net = ev_.link == LinkType::Ethernet ? 14 + 4 * ev_.layers.vlans.size() : 0;
+  if (ev_.packet.size() <= net) {
+    nft_unattributed_ += ev_.reason == "NETFILTER_DROP";
+    return;
+  }
+  std::span<const uint8_t> bytes(ev_.packet.data() + net, ev_.packet.size() - net);
+  ev_.nft = nft_->claim(bytes);
+  if (!ev_.nft) {
+    nft_->drain();
+    ev_.nft = nft_->claim(bytes);
+  }
+  if (ev_.nft)
+    nft_attributed_++;
+  else if (ev_.reason == "NETFILTER_DROP")
+    nft_unattributed_++;
 }
 
 const std::vector<events::CountedDrops>* EventLoop::read_counts(Clock::time_point now, bool force) {
@@ -91,6 +116,7 @@ void EventLoop::flush(Clock::time_point now) {
 Status EventLoop::run() {
   const probe::Probe::RecordFn fn = [this](std::span<const uint8_t> r) { on_record(r); };
   while (!stopping()) {
+    if (nft_) nft_->drain();
     auto got = probe_.consume(kBatch, fn);
     if (!got) return std::unexpected(got.error());
     flush(Clock::now());
@@ -162,6 +188,13 @@ std::string EventLoop::report() const {
   for (const events::Sink* s : sinks_) out += s->report();
   if (malformed_)
     out += "dropwatch: " + std::to_string(malformed_) + " malformed records skipped\n";
+  if (nft_) {
+    out += "dropwatch: --nft-trace: " + std::to_string(nft_attributed_) +
+           " drops attributed to a rule, " + std::to_string(nft_unattributed_) +
+           " NETFILTER_DROP events without a matching trace";
+    if (nft_->lost()) out += ", traces lost " + std::to_string(nft_->lost()) + " times";
+    out += "\n";
+  }
   return out;
 }
 

@@ -23,6 +23,7 @@
 #include "events/event.h"
 #include "events/noise.h"
 #include "events/sink.h"
+#include "probe/nft_trace.h"
 #include "probe/probe.h"
 
 namespace dw::cli {
@@ -34,6 +35,7 @@ struct LoopLimits {
   Clock::time_point deadline = Clock::time_point::max();
   const volatile sig_atomic_t* stop = nullptr;  // set by SIGINT/SIGTERM
   bool counts = false;  // a sink wants the kernel's drop table (Tick::counts)
+  std::string task_id;  // --task-id, put in every event
 };
 
 class EventLoop {
@@ -50,8 +52,10 @@ class EventLoop {
         decoder_(decoder),
         noise_(noise),
         sinks_(std::move(sinks)),
-        limits_(limits) {}
+        limits_(std::move(limits)) {}
 
+  // --nft-trace: NETFILTER_DROP events take their rule from the tracer.
+  void explain_with(probe::NftTracer* nft) { nft_ = nft; }
   // Until a signal, --count, --duration, a sink's failure or its end. The
   // error is the ring buffer's; a sink's is failure().
   Status run();
@@ -66,6 +70,7 @@ class EventLoop {
 
  private:
   void on_record(std::span<const uint8_t> rec);
+  void attribute_rule();
   void flush(Clock::time_point now);
   void report_losses(Clock::time_point now);
   // The kernel's drop table with names, less what the stack-frame noise
@@ -91,6 +96,8 @@ class EventLoop {
   std::vector<events::CountedDrops> counts_;
   Clock::time_point counts_read_{};
   const Error* failure_ = nullptr;
+  probe::NftTracer* nft_ = nullptr;
+  uint64_t nft_attributed_ = 0, nft_unattributed_ = 0;
 };
 
 }  // namespace dw::cli

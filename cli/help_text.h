@@ -109,6 +109,7 @@ inline constexpr const char* kOfflineFooter = R"(EXAMPLES
   dropwatch print drops.ndjson --filter 'tcp port 443' --no-stack
   dropwatch print drops.ndjson0 drops.ndjson1 -o json | jq .reason
   dropwatch pcap drops.ndjson -o drops.pcapng --filter 'icmp or icmp6'
+  dropwatch summary drops.ndjson* --top 20 --filter 'tcp'
 
   Lines that are not events are reported as FILE:LINE and skipped; the rest
   is read. The filter is the one dropwatch links into the probe, run on the
@@ -118,6 +119,21 @@ EXIT STATUS
   0  every line was an event and the output was written
   1  some lines were not events, or the output could not be written
   2  invalid option, filter expression, unreadable input, unwritable output
+)";
+
+inline constexpr const char* kReasonsFooter = R"(EXAMPLES
+  dropwatch reasons
+  dropwatch reasons NO_SOCKET netfilter_drop
+  dropwatch reasons | grep -A3 '^TCP_'
+
+  The reasons are the running kernel's, read from its BTF (as --list-reasons
+  lists them); what they mean comes from dropwatch's own catalogue. A reason
+  the catalogue does not know is listed as such.
+
+EXIT STATUS
+  0  the reasons were printed
+  1  the kernel's BTF could not be read
+  2  an unknown reason name (close names are suggested)
 )";
 
 }  // namespace dw::cli

@@ -15,8 +15,21 @@ class ManFormatter : public CLI::Formatter {
   // "--snaplen BYTES" instead of CLI11's "--snaplen UINT:UINT in [0 - 4096]=256".
   std::string make_option_opts(const CLI::Option* opt) const override {
     if (opt->get_type_size() == 0) return "";
+    // CLI11 appends ":" and each validator's description; the placeholder
+    // itself may hold a colon ("unix:PATH", "ADDR:PORT").
     std::string t = opt->get_type_name();
-    return " " + t.substr(0, t.find(':'));  // drop the validator's text
+    auto* o = const_cast<CLI::Option*>(opt);  // the index accessor is not const
+    for (int i = 0;; i++) {
+      CLI::Validator* v;
+      try {
+        v = o->get_validator(i);
+      } catch (const CLI::OptionNotFound&) {
+        break;
+      }
+      std::string d = v->get_description();
+      if (!d.empty() && t.ends_with(":" + d)) t.resize(t.size() - d.size() - 1);
+    }
+    return " " + t;
   }
   // Descriptions wrapped to 80 columns (CLI11 indents the continuation lines).
   std::string make_option_desc(const CLI::Option* opt) const override {

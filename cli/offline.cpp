@@ -15,6 +15,7 @@
 #include "events/event_json.h"
 #include "events/pcapng.h"
 #include "events/printer.h"
+#include "events/summary.h"
 #include "events/text.h"
 
 namespace dw::cli {
@@ -185,6 +186,38 @@ int run_pcap(const OfflineOptions& o) {
     return kExitUsage;
   }
   return run(o, filter, *w, *w, "matched");
+}
+
+int run_summary(const OfflineOptions& o) {
+  bool bad;
+  auto filter = compile_filter(o.filter, &bad);
+  if (bad) return kExitUsage;
+  // The table of every event read; the rate over the span the events cover.
+  struct Tally : events::Sink {
+    events::DropSummary table;
+    int64_t first = 0, last = 0;
+    explicit Tally(size_t top) : table(top, 0, nullptr) {}
+    void write(const events::DropEvent& ev) override {
+      table.add(ev);
+      first = first ? std::min(first, ev.realtime_ns) : ev.realtime_ns;
+      last = std::max(last, ev.realtime_ns);
+    }
+  } tally(o.top);
+  Counts n;
+  if (Status read = for_each_event(o, filter, n, tally); !read) {
+    std::fprintf(stderr, "dropwatch: %s\n", read.error().message.c_str());
+    return kExitUsage;
+  }
+  double span = double(tally.last - tally.first) / 1e9;
+  std::string title =
+      std::to_string(o.inputs.size()) + (o.inputs.size() == 1 ? " file" : " files") +
+      (o.filter.empty() ? "" : ", " + events::escaped(o.filter)) + ", " +
+      std::to_string(span).substr(0, std::to_string(span).find('.') + 2) + " s from first to last";
+  std::fputs(tally.table.stored(span, title).c_str(), stdout);
+  summary(n, "counted");
+  return std::fflush(stdout) != 0 || std::ferror(stdout) ? kExitFailure
+         : n.malformed                                   ? kExitFailure
+                                                         : kExitOk;
 }
 
 }  // namespace dw::cli

@@ -1,4 +1,4 @@
-// dropwatch print / dropwatch pcap: stored NDJSON events, read back, filtered
+// dropwatch print / pcap / summary: stored NDJSON events, read back, filtered
 // with the same compiled expression as live (the DAG interpreter, no kernel
 // needed), and handed to the same sinks as live: the printer (text or
 // NDJSON) or the pcapng writer.
@@ -13,5 +13,7 @@ namespace dw::cli {
 // that cannot be read, an output that cannot be written).
 int run_print(const OfflineOptions& o);
 int run_pcap(const OfflineOptions& o);
+// dropwatch summary: the --summary table of stored events, on stdout.
+int run_summary(const OfflineOptions& o);
 
 }  // namespace dw::cli

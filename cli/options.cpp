@@ -73,6 +73,13 @@ void output_options(CLI::App& app, WatchOptions& w, Pending& p) {
       ->type_name("unix:PATH")
       ->excludes(p.output_file)
       ->group("Output");
+  app.add_option("--task-id", w.task_id,
+                 "Put \"task_id\": ID in every event of this run (NDJSON, stored files, the "
+                 "collector's stream; the text header and pcapng comments show it), so that "
+                 "a collector can tell runs apart (huatuo's flag). Printable ASCII, at most 128 "
+                 "characters")
+      ->type_name("ID")
+      ->group("Output");
   app.add_flag("--packet-data", w.packet_data,
                "Put the captured bytes in each NDJSON event (\"packet\", base64). Default: only "
                "with --output-file")
@@ -87,6 +94,27 @@ void output_options(CLI::App& app, WatchOptions& w, Pending& p) {
       ->type_name("N")
       ->check(CLI::Range(0u, 100000000u))
       ->group("Output");
+  auto* track = app.add_flag("--track", w.track,
+                             "Record where each packet the filter keeps is seen on its way "
+                             "(net:net_dev_queue, net_dev_start_xmit, netif_rx, "
+                             "netif_receive_skb, napi_gro_receive_entry) and attach that "
+                             "\"path\" to its drop. Costs every packet at those points a "
+                             "map lookup, and the filter on the first one; needs tp_btf")
+                    ->group("Explaining drops");
+  app.add_flag("--nft-trace", w.nft_trace,
+               "Name the nftables rule behind each NETFILTER_DROP (\"nft\": table, chain, "
+               "handle, rule). MODIFIES THE RULESET while it runs: adds a table "
+               "dropwatch_trace_PID that sets meta nftrace on every packet in the --netns "
+               "namespace (default: dropwatch's own), removed at exit, or at the next start "
+               "after a kill")
+      ->group("Explaining drops");
+  app.add_option("--track-max", w.track_max,
+                 "With --track, follow at most N packets at once (least recently seen "
+                 "ones are forgotten first). Default: 8192")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 1000000u))
+      ->needs(track)
+      ->group("Explaining drops");
 }
 
 void report_options(CLI::App& app, WatchOptions& w, Pending& p) {
@@ -197,8 +225,9 @@ void advanced_options(CLI::App& app, WatchOptions& w) {
       ->group("Advanced");
 }
 
-// dropwatch print and dropwatch pcap.
-std::pair<CLI::App*, CLI::App*> offline_commands(CLI::App& app, OfflineOptions& o, bool* no_stack) {
+// dropwatch print, pcap and summary.
+std::tuple<CLI::App*, CLI::App*, CLI::App*> offline_commands(CLI::App& app, OfflineOptions& o,
+                                                             bool* no_stack) {
   auto* print = app.add_subcommand("print", "Stored events (--output-file) as text or NDJSON");
   install_formatter(*print, "[OPTIONS] FILE...");
   print->footer(kOfflineFooter);
@@ -226,7 +255,33 @@ std::pair<CLI::App*, CLI::App*> offline_commands(CLI::App& app, OfflineOptions& 
       ->type_name("EXPR");
   pcap->add_flag("--follow-symlinks", o.follow_symlinks,
                  "Write OUT through a symbolic link (refused by default)");
-  return {print, pcap};
+  auto* sum = app.add_subcommand(
+      "summary",
+      "The --summary table of stored events (--output-file), on another machine, no root");
+  install_formatter(*sum, "[OPTIONS] FILE...");
+  sum->footer(kOfflineFooter);
+  sum->add_option("FILE", o.inputs, "NDJSON event files, - for stdin")
+      ->required()
+      ->allow_extra_args(false)
+      ->type_name("");
+  sum->add_option("-f,--filter", o.filter, "Only events whose packet matches EXPR")
+      ->type_name("EXPR");
+  sum->add_option("--top", o.top, "Rows in the table; the rest summed in one line. Default: 10")
+      ->type_name("N")
+      ->check(CLI::Range(size_t(1), size_t(100000)));
+  return {print, pcap, sum};
+}
+
+// Why a --task-id cannot be used as it is; empty when it can.
+std::string task_id_problem(const std::string& id) {
+  if (id.size() > 128) return "longer than 128 characters";
+  for (size_t i = 0; i < id.size(); i++) {
+    auto c = static_cast<unsigned char>(id[i]);
+    if (c < 0x20 || c > 0x7e)
+      return "not printable ASCII (byte 0x" + std::string(1, "0123456789abcdef"[c >> 4]) +
+             "0123456789abcdef"[c & 15] + " at offset " + std::to_string(i) + ")";
+  }
+  return "";
 }
 
 int usage_error(const std::string& message) {
@@ -248,6 +303,7 @@ int check_values(WatchOptions& w, const Pending& p) {
     return usage_error("--ringbuf-size " + std::to_string(w.ringbuf_mib) +
                        " is not a power of two");
   if (!std::isfinite(w.duration)) return usage_error("--duration: not a number of seconds");
+  if (auto why = task_id_problem(w.task_id); !why.empty()) return usage_error("--task-id: " + why);
   if (w.write_path == "-" && w.print)
     return usage_error("-w - and --print would both write to stdout");
   if (!w.output_file.empty() && !w.write_path.empty() && !w.print)
@@ -270,7 +326,18 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
   filter_options(app, w, p);
   advanced_options(app, w);
   bool print_no_stack = false;
-  auto [print, pcap] = offline_commands(app, cmd.offline, &print_no_stack);
+  auto [print, pcap, sum] = offline_commands(app, cmd.offline, &print_no_stack);
+  auto* reasons = app.add_subcommand(
+      "reasons",
+      "This kernel's drop reasons with their codes, what each means, the usual causes "
+      "and the counter to cross-check");
+  install_formatter(*reasons, "[NAME...]");
+  reasons->footer(kReasonsFooter);
+  reasons
+      ->add_option("NAME", cmd.reason_names,
+                   "Reasons to show (NO_SOCKET or "
+                   "SKB_DROP_REASON_NO_SOCKET). Default: all")
+      ->type_name("");
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -289,6 +356,14 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
   }
   if (*pcap) {
     cmd.kind = Command::Kind::Pcap;
+    return cmd;
+  }
+  if (*sum) {
+    cmd.kind = Command::Kind::Summary;
+    return cmd;
+  }
+  if (*reasons) {
+    cmd.kind = Command::Kind::Reasons;
     return cmd;
   }
   w.stack = !p.no_stack;

@@ -27,6 +27,10 @@ struct WatchOptions {
   std::string storage_spec;  // unix:PATH
   bool stack = true;
   uint32_t stack_budget = 2000;  // stacks per second; 0: every one
+  bool track = false;            // --track: the path before the drop
+  bool nft_trace = false;        // --nft-trace: the rule behind NETFILTER_DROP
+  std::string task_id;           // --task-id: in every event
+  uint32_t track_max = 8192;
   double summary_secs = 0;
   size_t top = 10;
   // Stopping
@@ -51,14 +55,16 @@ struct OfflineOptions {
   std::string filter;
   std::string format = "text";  // print: text or json
   std::string pcap_out;         // pcap: the pcapng file
+  size_t top = 10;              // summary: rows
   bool stack = true;
   bool follow_symlinks = false;
 };
 
 struct Command {
-  enum class Kind { Watch, Print, Pcap } kind = Kind::Watch;
+  enum class Kind { Watch, Print, Pcap, Summary, Reasons } kind = Kind::Watch;
   WatchOptions watch;
   OfflineOptions offline;
+  std::vector<std::string> reason_names;  // dropwatch reasons [NAME...]
 };
 
 // The command to run, or the exit status when there is nothing to run

@@ -41,6 +41,7 @@ int report_error(const Error& e, int status) {
 // loop applies in userspace.
 struct Plan {
   probe::Config config;
+  std::optional<std::string> nft_netns;  // --nft-trace: where ("" : here)
   std::vector<uint8_t> elf;
   std::optional<events::NoiseRules> noise;
 };
@@ -88,10 +89,18 @@ int plan_noise(const WatchOptions& w, Plan& plan) {
 }
 
 // The gates: namespace, devices, reasons, named on the command line.
-int plan_gates(const WatchOptions& w, const probe::DropReasons& reasons, probe::Config& c) {
+int plan_gates(const WatchOptions& w, const probe::DropReasons& reasons, probe::Config& c,
+               std::optional<std::string>& nft_netns) {
   auto ns = resolve_netns(w.netns);
   if (!ns) return report_error(ns.error(), kExitUsage);
   if (!w.netns.empty()) c.netns = ns->inode;
+  if (w.nft_trace && !w.netns.empty() && ns->path.empty()) {
+    std::fprintf(stderr,
+                 "dropwatch: --nft-trace needs a namespace it can enter: give --netns as "
+                 "/proc/PID/ns/net, /run/netns/NAME or NAME, not an inode\n");
+    return kExitUsage;
+  }
+  if (w.nft_trace) nft_netns = ns->path;
   if (!w.devices.empty() || !w.devices_excluded.empty()) {
     auto keys = resolve_devices(w.devices.empty() ? w.devices_excluded : w.devices, *ns);
     if (!keys) return report_error(keys.error(), kExitUsage);
@@ -135,6 +144,8 @@ void plan_knobs(const WatchOptions& w, probe::Config& c) {
   c.snaplen = w.snaplen;
   c.stack = w.stack;
   c.stack_budget = w.stack_budget;
+  c.track = w.track;
+  c.track_max = w.track_max;
   c.ringbuf_bytes = w.ringbuf_mib << 20;
   c.attach = w.attach == "tp_btf"        ? probe::AttachMode::Btf
              : w.attach == "tp_btf-copy" ? probe::AttachMode::BtfCopy
@@ -147,7 +158,7 @@ void plan_knobs(const WatchOptions& w, probe::Config& c) {
 int make_plan(const WatchOptions& w, const probe::DropReasons& reasons, Plan& plan) {
   if (int rc = plan_noise(w, plan)) return rc;
   if (int rc = plan_object(w, plan)) return rc;
-  if (int rc = plan_gates(w, reasons, plan.config)) return rc;
+  if (int rc = plan_gates(w, reasons, plan.config, plan.nft_netns)) return rc;
   plan_knobs(w, plan.config);
   return 0;
 }
@@ -233,6 +244,7 @@ Status open_outputs(const WatchOptions& w, Outputs& o) {
 LoopLimits limits(const WatchOptions& w, const Outputs& out) {
   LoopLimits l;
   l.counts = out.metrics || out.summary;
+  l.task_id = w.task_id;
   l.count = w.count;
   l.stop = &g_stop;
   // Saturating: --duration 1e10 is "practically never", not an overflow.
@@ -266,6 +278,17 @@ int watch(const WatchOptions& w, Plan& plan, Outputs& out, const probe::DropReas
   if (!plan.noise) return kExitFailure;  // make_plan() sets it
   install_signals();
   plan.config.events = out.want_events();
+  plan.config.track = plan.config.track && plan.config.events;  // a path is only read by events
+  // The ruleset is changed before the probe loads, and put back by the
+  // tracer's destructor on every way out of here.
+  std::unique_ptr<probe::NftTracer> nft;
+  if (plan.nft_netns) {
+    std::vector<std::string> notes;
+    auto t = probe::NftTracer::start(*plan.nft_netns, &notes);
+    for (const std::string& n : notes) std::fprintf(stderr, "dropwatch: %s\n", n.c_str());
+    if (!t) return report_error(t.error(), kExitUsage);
+    nft = std::move(*t);
+  }
   auto probe = probe::Probe::start(plan.elf, plan.config);
   if (!probe) return report_error(probe.error(), kExitFailure);
   say_what_is_missing(**probe, plan.config);
@@ -273,16 +296,23 @@ int watch(const WatchOptions& w, Plan& plan, Outputs& out, const probe::DropReas
   auto syms = probe::Kallsyms::load();
   if (!syms) return report_error(syms.error(), kExitFailure);
   events::EventDecoder decoder(reasons, *syms);
-  std::fprintf(stderr, "dropwatch: watching skb:kfree_skb (%s%s%s); Ctrl-C to stop\n",
+  std::fprintf(stderr, "dropwatch: watching skb:kfree_skb (%s%s%s%s); Ctrl-C to stop\n",
                (*probe)->attach_point().c_str(),
                !plan.config.filter    ? ""
                : (*probe)->in_place() ? ", filter in place"
                                       : ", filter on a copy",
-               plan.config.events ? "" : ", counting only");
+               plan.config.events ? "" : ", counting only",
+               plan.config.track ? ", tracking packet paths" : "");
   EventLoop loop(**probe, decoder, *plan.noise, out.sinks(), limits(w, out));
+  loop.explain_with(nft.get());
   Status ran = loop.run();
   loop.finish();
   probe->reset();  // unloaded before the report: nothing runs past this point
+  if (nft) {
+    if (auto ok = nft->remove(); !ok)
+      std::fprintf(stderr, "dropwatch: could not remove nftables table %s: %s\n",
+                   nft->table().c_str(), ok.error().message.c_str());
+  }
   if (!ran) std::fprintf(stderr, "dropwatch: %s\n", ran.error().message.c_str());
   if (loop.failure()) std::fprintf(stderr, "dropwatch: %s\n", loop.failure()->message.c_str());
   std::fputs(loop.report().c_str(), stderr);

@@ -44,7 +44,9 @@ bool EventDecoder::decode(std::span<const uint8_t> record, DropEvent& ev) const 
   dw_event h;
   std::memcpy(&h, record.data(), sizeof(h));
   size_t padded = (h.capture_len + 7u) & ~7u;
-  if (sizeof(h) + padded + h.stack_bytes > record.size() || h.stack_bytes % 8) return false;
+  size_t path_room = h.flags & DW_EV_PATH ? sizeof(dw_path) : 0;
+  if (sizeof(h) + path_room + padded + h.stack_bytes > record.size() || h.stack_bytes % 8)
+    return false;
 
   ev = DropEvent{};
   ev.boot_ns = h.ts_boot_ns;
@@ -74,7 +76,7 @@ bool EventDecoder::decode(std::span<const uint8_t> record, DropEvent& ev) const 
   ev.wire_len = h.wire_len;
   ev.skb_len = h.skb_len;
 
-  const uint8_t* body = record.data() + sizeof(h);
+  const uint8_t* body = record.data() + sizeof(h) + path_room;
   ev.packet.assign(body, body + h.capture_len);
   ev.link = h.origin == DW_ORIGIN_MAC ? LinkType::Ethernet : LinkType::RawIp;
   if (h.origin != DW_ORIGIN_NONE) {
@@ -89,7 +91,30 @@ bool EventDecoder::decode(std::span<const uint8_t> record, DropEvent& ev) const 
   ev.stack_truncated = h.flags & DW_EV_STACK_FULL;
   ev.stack_error = h.flags & DW_EV_STACK_ERROR;
   ev.stack_skipped = h.flags & DW_EV_STACK_SKIPPED;
+  if (h.flags & DW_EV_CT) ev.ct = decode_ct(h.ct);
+  if (path_room) {
+    dw_path p;
+    std::memcpy(&p, record.data() + sizeof(h), sizeof(p));
+    for (uint32_t i = 0; i < p.count && i < DW_PATH_MAX; i++) {
+      const dw_path_hop& hop = p.hops[i];
+      ev.path.push_back({path_point_name(hop.point), fixed_string(hop.ifname, sizeof(hop.ifname)),
+                         hop.ifindex, hop.netns,
+                         h.ts_boot_ns > hop.ts_boot_ns ? h.ts_boot_ns - hop.ts_boot_ns : 0});
+    }
+    ev.path_truncated = p.truncated;
+  }
   return true;
+}
+
+std::string path_point_name(uint8_t point) {
+  switch (point) {
+    case DW_PT_NET_DEV_QUEUE: return "net:net_dev_queue";
+    case DW_PT_NET_DEV_START_XMIT: return "net:net_dev_start_xmit";
+    case DW_PT_NETIF_RX: return "net:netif_rx";
+    case DW_PT_NETIF_RECEIVE_SKB: return "net:netif_receive_skb";
+    case DW_PT_NAPI_GRO_RECEIVE: return "net:napi_gro_receive_entry";
+    default: return "";
+  }
 }
 
 std::vector<std::string> trim_stack(const std::vector<uint64_t>& frames, uint64_t location,

@@ -6,15 +6,28 @@
 #include <string>
 #include <vector>
 
+#include "events/conntrack.h"
 #include "events/packet.h"
 #include "probe/drop_reasons.h"
 #include "probe/kallsyms.h"
+#include "probe/nft_trace.h"
 
 struct dw_event;
 
 namespace dw::events {
 
+// --track: one place a kept packet was seen before its drop.
+struct PathHop {
+  std::string point;  // the tracepoint, "net:netif_receive_skb"
+  std::string dev;    // the device there, empty without one
+  int32_t ifindex = 0;
+  uint32_t netns = 0;
+  uint64_t ns_before_drop = 0;
+  bool operator==(const PathHop&) const = default;
+};
+
 struct DropEvent {
+  std::string task_id;      // --task-id: names the run
   int64_t realtime_ns = 0;  // kernel time of the drop, as UTC ns since the epoch
   uint64_t boot_ns = 0;
   std::string comm;
@@ -42,8 +55,15 @@ struct DropEvent {
   Layers layers;
   std::vector<std::string> stack;  // first frame: the function that dropped
   bool stack_truncated = false, stack_error = false;
-  bool stack_skipped = false;  // over the stack budget: no stack taken
+  bool stack_skipped = false;         // over the stack budget: no stack taken
+  std::optional<Conntrack> ct;        // the skb's conntrack entry, when it had one
+  std::optional<probe::NftRule> nft;  // --nft-trace: the rule that dropped it
+  std::vector<PathHop> path;          // --track: oldest first
+  uint32_t path_truncated = 0;        // hops after the kept ones
 };
+
+// --track's point names, by enum dw_path_point; empty for an unknown one.
+std::string path_point_name(uint8_t point);
 
 class EventDecoder {
  public:

@@ -41,6 +41,7 @@ Result<DropEvent> parse_event_json(std::string_view line) {
                   : std::nullopt;
     if (!ts) return fail("no valid \"observed_timestamp\"");
     ev.realtime_ns = *ts;
+    ev.task_id = j.value("task_id", "");
     ev.reason = j.value("reason", "");
     if (ev.reason.empty()) return fail("no \"reason\"");
     ev.reason_code = j.value("reason_code", 0u);
@@ -97,6 +98,33 @@ Result<DropEvent> parse_event_json(std::string_view line) {
     ev.stack_truncated = j.value("stack_truncated", false);
     ev.stack_error = j.value("stack_error", false);
     ev.stack_skipped = j.value("stack_skipped", false);
+    if (j.contains("nft")) {
+      const json& n = j.at("nft");
+      if (!n.is_object() || !n.contains("table")) return fail("\"nft\" has no \"table\"");
+      probe::NftRule r;
+      r.family = n.value("family", "");
+      r.table = n.at("table").get<std::string>();
+      r.chain = n.value("chain", "");
+      r.handle = n.value("handle", uint64_t(0));
+      r.rule = n.value("rule", "");
+      r.verdict = n.value("verdict", "drop");
+      r.ambiguous = n.value("ambiguous", false);
+      ev.nft = std::move(r);
+    }
+    if (j.contains("path")) {
+      for (const json& h : j.at("path")) {
+        if (!h.is_object() || !h.contains("point")) return fail("a \"path\" hop has no \"point\"");
+        ev.path.push_back({h.at("point").get<std::string>(), h.value("dev", ""),
+                           h.value("ifindex", 0), h.value("netns", 0u),
+                           h.value("ns_before_drop", uint64_t(0))});
+      }
+    }
+    ev.path_truncated = j.value("path_truncated", 0u);
+    if (j.contains("ct")) {
+      auto ct = ct_from_json(j.at("ct"));
+      if (!ct) return std::unexpected(ct.error());
+      ev.ct = std::move(*ct);
+    }
   } catch (const std::exception& e) {
     return fail(std::string("a field has the wrong type: ") + e.what());
   }

@@ -126,6 +126,7 @@ std::string rfc3339_utc(int64_t realtime_ns) {
 void format_json(const DropEvent& e, std::string& out, bool packet_data) {
   json::Object o(out);
   o.str("observed_timestamp", rfc3339_utc(e.realtime_ns));
+  if (!e.task_id.empty()) o.str("task_id", e.task_id);
   o.str("comm", e.comm).num("pid", e.pid).num("tid", e.tid).num("cpu", e.cpu);
   o.str("reason", e.reason).num("reason_code", e.reason_code);
   o.str("reason_subsys", e.reason_subsys).str("location", e.location);
@@ -161,6 +162,29 @@ void format_json(const DropEvent& e, std::string& out, bool packet_data) {
   if (e.stack_truncated) o.boolean("stack_truncated", true);
   if (e.stack_error) o.boolean("stack_error", true);
   if (e.stack_skipped) o.boolean("stack_skipped", true);
+  if (e.ct) ct_json(o, *e.ct);
+  if (e.nft) {
+    json::Object n = o.child("nft");
+    n.str("family", e.nft->family).str("table", e.nft->table).str("chain", e.nft->chain);
+    n.num("handle", e.nft->handle).str("rule", e.nft->rule).str("verdict", e.nft->verdict);
+    if (e.nft->ambiguous) n.boolean("ambiguous", true);
+    n.close();
+  }
+  if (!e.path.empty() || e.path_truncated) {
+    o.key("path");
+    out += '[';
+    for (size_t i = 0; i < e.path.size(); i++) {
+      const PathHop& h = e.path[i];
+      if (i) out += ',';
+      json::Object ho(out);
+      ho.str("point", h.point);
+      if (!h.dev.empty()) ho.str("dev", h.dev);
+      ho.snum("ifindex", h.ifindex).num("netns", h.netns).num("ns_before_drop", h.ns_before_drop);
+      ho.close();
+    }
+    out += ']';
+    if (e.path_truncated) o.num("path_truncated", e.path_truncated);
+  }
   o.close();
   out += '\n';
 }

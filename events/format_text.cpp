@@ -92,6 +92,10 @@ void format_text(const DropEvent& e, std::string& out, bool stack) {
   append_escaped(out, e.reason);
   out += ") at ";
   append_escaped(out, e.location);
+  if (!e.task_id.empty()) {
+    out += " task ";
+    append_escaped(out, e.task_id);
+  }
   out += "\n  ";
   if (e.ifindex) {
     appendf(out, "if %d (", e.ifindex);
@@ -103,6 +107,33 @@ void format_text(const DropEvent& e, std::string& out, bool stack) {
   appendf(out, "netns %u ", e.netns);
   packet_line(e, out);
   out += '\n';
+  if (e.ct) out += "  " + ct_text(*e.ct) + '\n';
+  if (e.nft) {
+    out += "  nft ";
+    append_escaped(out, e.nft->family + " " + e.nft->table + " " + e.nft->chain);
+    if (e.nft->handle) appendf(out, " handle %llu", (unsigned long long)e.nft->handle);
+    out += ": ";
+    append_escaped(out, e.nft->rule);
+    out += " (verdict ";
+    append_escaped(out, e.nft->verdict);
+    out += e.nft->ambiguous ? ", ambiguous: another trace had the same headers)\n" : ")\n";
+  }
+  if (!e.path.empty() || e.path_truncated) {
+    out += "  path";
+    for (size_t i = 0; i < e.path.size(); i++) {
+      const PathHop& h = e.path[i];
+      out += i ? " > " : " ";
+      append_escaped(out, h.point);
+      out += ' ';
+      if (h.dev.empty())
+        out += "-";
+      else
+        append_escaped(out, h.dev);
+      appendf(out, " (-%llu ns)", static_cast<unsigned long long>(h.ns_before_drop));
+    }
+    if (e.path_truncated) appendf(out, " (+%u hops not kept)", e.path_truncated);
+    out += '\n';
+  }
   if (stack) {
     for (const std::string& f : e.stack) {
       out += "    ";

@@ -54,6 +54,11 @@ std::string pcapng_comment(const DropEvent& ev) {
   if (!ev.comm.empty()) c += " comm " + escaped(ev.comm);
   c += " pid " + std::to_string(ev.pid);
   c += " netns " + std::to_string(ev.netns);
+  if (!ev.task_id.empty()) c += " task " + escaped(ev.task_id);
+  if (ev.ct) c += " ct " + ev.ct->state;
+  if (ev.nft)
+    c += " nft " + escaped(ev.nft->family + " " + ev.nft->table + " " + ev.nft->chain) +
+         " handle " + std::to_string(ev.nft->handle);
   return c;
 }
 

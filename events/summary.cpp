@@ -77,8 +77,12 @@ std::string DropSummary::total(double seconds) const {
   return table(total_, seconds, title);
 }
 
+std::string DropSummary::stored(double seconds, const std::string& title) const {
+  return table(total_, seconds, title, false);
+}
+
 std::string DropSummary::table(const std::map<Key, uint64_t>& counts, double seconds,
-                               const std::string& title) const {
+                               const std::string& title, bool with_clock) const {
   std::vector<std::pair<uint64_t, const Key*>> rows;
   uint64_t all = 0;
   for (const auto& [k, n] : counts) {
@@ -104,8 +108,8 @@ std::string DropSummary::table(const std::map<Key, uint64_t>& counts, double sec
   char clock[16];
   strftime(clock, sizeof(clock), "%H:%M:%S", &t);
   std::string out;
-  appendf(out, "-- %s drops by reason, location and device: %s, %llu drops\n", clock, title.c_str(),
-          (unsigned long long)all);
+  appendf(out, "-- %s%sdrops by reason, location and device: %s, %llu drops\n",
+          with_clock ? clock : "", with_clock ? " " : "", title.c_str(), (unsigned long long)all);
   appendf(out, "%10s %10s  %-*s  %-*s  %s\n", "DROPS", "PER SEC", int(wr), "REASON", int(wl),
           "LOCATION", "DEVICE");
   auto rate = [&](uint64_t n) { return seconds > 0 ? double(n) / seconds : 0.0; };

@@ -38,6 +38,9 @@ class DropSummary : public Sink {
   std::string interval(double seconds);
   // The table of every drop added, over the whole run.
   std::string total(double seconds) const;
+  // The same for stored events: `title` says what was read, instead of
+  // the clock and "whole run".
+  std::string stored(double seconds, const std::string& title) const;
 
   // reason, location, device ("eth0 netns 4026531840", "-" without one)
   using Key = std::tuple<std::string, std::string, std::string>;
@@ -46,8 +49,8 @@ class DropSummary : public Sink {
   static constexpr size_t kMaxRows = 10000;
 
  private:
-  std::string table(const std::map<Key, uint64_t>& counts, double seconds,
-                    const std::string& title) const;
+  std::string table(const std::map<Key, uint64_t>& counts, double seconds, const std::string& title,
+                    bool clock = true) const;
 
   size_t top_;
   double period_;

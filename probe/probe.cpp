@@ -63,6 +63,7 @@ struct Probe::State {
   std::vector<uint8_t> elf;  // libbpf reads it until the object is loaded
   std::unique_ptr<dropwatch_bpf, SkelDeleter> skel;
   bpf_link* link = nullptr;
+  std::vector<bpf_link*> track_links;  // --track's points and consume_skb
   ring_buffer* rb = nullptr;
   const RecordFn* fn = nullptr;
   size_t left = 0;  // records the current consume() may still hand out
@@ -71,6 +72,7 @@ struct Probe::State {
 
   // Detach first, then unmap, then close the object (skel's deleter).
   ~State() {
+    for (bpf_link* l : track_links) bpf_link__destroy(l);
     if (link) bpf_link__destroy(link);
     if (rb) ring_buffer__free(rb);
   }
@@ -127,6 +129,23 @@ int Probe::on_record(void* ctx, void* data, size_t size) {
   return --st->left == 0 ? kBatchFull : 0;
 }
 
+// --track's programs for this entry: the path points and consume_skb.
+static std::vector<bpf_program*> track_programs(dropwatch_bpf* sk, bool in_place) {
+  auto& p = sk->progs;
+  if (in_place)
+    return {p.dw_track_dev_queue,   p.dw_track_start_xmit,  p.dw_track_netif_rx,
+            p.dw_track_receive_skb, p.dw_track_gro_receive, p.dw_track_consumed};
+  return {p.dw_track_dev_queue_copy,   p.dw_track_start_xmit_copy,  p.dw_track_netif_rx_copy,
+          p.dw_track_receive_skb_copy, p.dw_track_gro_receive_copy, p.dw_track_consumed};
+}
+
+static std::vector<bpf_program*> all_track_programs(dropwatch_bpf* sk) {
+  std::vector<bpf_program*> all = track_programs(sk, true);
+  for (bpf_program* p : track_programs(sk, false))
+    if (!std::ranges::count(all, p)) all.push_back(p);
+  return all;
+}
+
 // The rodata knobs; false (with *why) for a value the probe cannot take.
 static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
   sk->rodata->cfg_snaplen = std::min<uint32_t>(o.snaplen, DW_SNAPLEN_MAX);
@@ -158,6 +177,12 @@ static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
   };
   bucket(o.max_events_per_second, sk->rodata->cfg_rate_interval_ns, sk->rodata->cfg_rate_burst_ns);
   bucket(o.stack_budget, sk->rodata->cfg_stack_interval_ns, sk->rodata->cfg_stack_burst_ns);
+  sk->rodata->cfg_track = o.track ? 1 : 0;
+  // The LRU map is preallocated: a single entry when nothing is tracked.
+  if (int err = bpf_map__set_max_entries(sk->maps.paths, o.track ? std::max(o.track_max, 1u) : 1)) {
+    *why = "invalid --track size " + std::to_string(o.track_max) + ": " + errno_text(err);
+    return false;
+  }
   if (int err = bpf_map__set_max_entries(sk->maps.events, o.ringbuf_bytes)) {
     *why = "invalid ring buffer size " + std::to_string(o.ringbuf_bytes) + ": " + errno_text(err);
     return false;
@@ -212,6 +237,11 @@ Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, Entry en
   for (bpf_program* p :
        {sk->progs.dw_kfree_skb_btf, sk->progs.dw_kfree_skb_btf_copy, sk->progs.dw_kfree_skb_tp})
     bpf_program__set_autoload(p, p == st->prog);
+  if (o.track && !btf)
+    return fail("--track needs BTF tracepoints (tp_btf), which the classic tracepoint mode lacks");
+  std::vector<bpf_program*> track = track_programs(sk, entry == Entry::InPlace);
+  for (bpf_program* p : all_track_programs(sk))
+    bpf_program__set_autoload(p, o.track && std::ranges::count(track, p));
   if (int err = dropwatch_bpf__load(sk)) return fail(load_error(err), err < 0 ? -err : err);
   if (auto ok = fill_maps(sk, o); !ok) return std::unexpected(ok.error());
   st->link = bpf_program__attach(st->prog);
@@ -220,6 +250,17 @@ Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, Entry en
     return fail(std::string("cannot attach to skb:kfree_skb (") + (btf ? "tp_btf" : "tracepoint") +
                     "): " + errno_text(err),
                 err);
+  }
+  // The path points after the drop: a path is only ever read by a drop.
+  for (bpf_program* p : o.track ? track : std::vector<bpf_program*>{}) {
+    bpf_link* l = bpf_program__attach(p);
+    if (!l) {
+      int err = errno;
+      return fail(std::string("--track: cannot attach to ") + bpf_program__section_name(p) + ": " +
+                      errno_text(err),
+                  err);
+    }
+    st->track_links.push_back(l);
   }
   st->rb = ring_buffer__new(bpf_map__fd(sk->maps.events), on_record, st.get(), nullptr);
   if (!st->rb) return fail_errno("cannot map the ring buffer");
@@ -246,6 +287,8 @@ Result<size_t> Probe::consume(size_t max, const RecordFn& fn) {
 }
 
 void Probe::detach() {
+  for (bpf_link* l : s_->track_links) bpf_link__destroy(l);
+  s_->track_links.clear();
   if (s_->link) bpf_link__destroy(std::exchange(s_->link, nullptr));
 }
 

@@ -51,6 +51,10 @@ struct Config {
   // Drops located in these [start, end) address ranges are noise (at most
   // DW_NOISE_MAX of them), counted and not reported.
   std::vector<std::pair<uint64_t, uint64_t>> noise_ranges;
+  // --track: record kept packets at the net:* tracepoints on their way and
+  // attach the path to their drop. Needs BTF tracepoints.
+  bool track = false;
+  uint32_t track_max = 8192;  // skbs tracked at once (LRU)
 };
 
 // One row of the in-kernel drop table: drops that passed the gates and

@@ -13,7 +13,9 @@
 
 #include "compiler/link.h"
 #include "compiler/pipeline.h"
+#include "probe/drop_reasons.h"
 #include "probe/kernel_features.h"
+#include "probe/reason_catalogue.h"
 #include "tests/support/bpf_programs.h"
 #include "tests/support/corpus.h"
 #include "tests/support/dropwatch_run.h"
@@ -93,6 +95,91 @@ TEST_P(GuestAttach, ReportsADropWithItsReason) {
   EXPECT_TRUE(evs[0]["location"].get<std::string>().starts_with("__udp4_lib_rcv+0x"))
       << evs[0].dump();
   EXPECT_TRUE(no_programs_left("dw_"));
+}
+
+// DNAT in the sender's output and a drop after it: the event carries the
+// conntrack entry, both tuples, on every kernel (the entry is read with
+// CO-RE probe reads in each mode).
+TEST_P(GuestAttach, ADnatDropCarriesItsConntrackEntry) {
+  NetnsPair ns("dgn");
+  ASSERT_TRUE(ns.ok());
+  ASSERT_EQ(sh("ip netns exec " + ns.a() +
+               " nft add table ip dwnat '{ chain out { type nat hook output priority -100; "
+               "ip daddr 10.0.42.99 tcp dport 5311 dnat to 10.0.42.2:5312; }; "
+               "chain post { type filter hook postrouting priority 0; tcp dport 5312 drop; }; }'"),
+            0);
+  std::string why;
+  auto dw = watch({"--attach", GetParam(), "--filter", "tcp dst port 5312", "--count", "1"}, &why);
+  ASSERT_TRUE(dw) << why;
+  run_in_netns(ns.a(), "dw-guest", [] { return send_tcp_syn_unanswered("10.0.42.99", 5311); });
+  ASSERT_EQ(dw->wait(60s), 0) << dw->stderr_text();
+  auto evs = parse_events(dw->stdout_lines());
+  ASSERT_EQ(evs.size(), 1u) << dw->stderr_text();
+  ASSERT_TRUE(evs[0].contains("ct")) << evs[0].dump();
+  const auto& ct = evs[0]["ct"];
+  EXPECT_EQ(ct["state"], "NEW");
+  EXPECT_EQ(ct["orig"]["dst"], "10.0.42.99");
+  EXPECT_EQ(ct["orig"]["dport"], 5311);
+  EXPECT_EQ(ct["reply"]["src"], NetnsPair::kAddrB);
+  EXPECT_EQ(ct["reply"]["sport"], 5312);
+  EXPECT_NE(ct["status"].dump().find("\"DST_NAT\""), std::string::npos) << ct.dump();
+}
+
+// --track: the SYN's path from one end of a veth pair to the other.
+TEST(Guest, TrackShowsTheSynsWayAcrossTheVethPair) {
+  NetnsPair ns("dgt");
+  ASSERT_TRUE(ns.ok());
+  std::string why;
+  auto dw = watch({"--track", "--filter", "tcp dst port 5313", "--count", "1"}, &why);
+  ASSERT_TRUE(dw) << why;
+  ASSERT_EQ(run_in_netns(ns.a(), "dw-guest", [] { return send_tcp_syn(NetnsPair::kAddrB, 5313); }),
+            0);
+  ASSERT_EQ(dw->wait(60s), 0) << dw->stderr_text();
+  auto evs = parse_events(dw->stdout_lines());
+  ASSERT_EQ(evs.size(), 1u) << dw->stderr_text();
+  ASSERT_TRUE(evs[0].contains("path")) << evs[0].dump();
+  const auto& path = evs[0]["path"];
+  ASSERT_GE(path.size(), 2u) << path.dump();
+  EXPECT_EQ(path[0]["dev"], "dwa0") << path.dump();
+  EXPECT_EQ(path[path.size() - 1]["dev"], "dwb0") << path.dump();
+  for (size_t i = 1; i < path.size(); i++)
+    EXPECT_LT(path[i]["ns_before_drop"].get<uint64_t>(),
+              path[i - 1]["ns_before_drop"].get<uint64_t>())
+        << path.dump();
+}
+
+// --nft-trace: the rule, from this kernel's nftables tracing.
+TEST(Guest, NftTraceNamesTheRule) {
+  NetnsPair ns("dgq");
+  ASSERT_TRUE(ns.ok());
+  ASSERT_EQ(nft_drop(ns.a(), "output", "udp dport 5314"), 0);
+  std::string before = shell_output("ip netns exec " + ns.a() + " nft list ruleset");
+  std::string why;
+  auto dw = watch({"--nft-trace", "--netns", "/run/netns/" + ns.a(), "--filter", "udp port 5314",
+                   "--count", "1"},
+                  &why);
+  ASSERT_TRUE(dw) << why;
+  run_in_netns(ns.a(), "dw-guest", [] { return send_udp(NetnsPair::kAddrB, 5314); });
+  ASSERT_EQ(dw->wait(60s), 0) << dw->stderr_text();
+  auto evs = parse_events(dw->stdout_lines());
+  ASSERT_EQ(evs.size(), 1u) << dw->stderr_text();
+  ASSERT_TRUE(evs[0].contains("nft")) << evs[0].dump() << dw->stderr_text();
+  EXPECT_EQ(evs[0]["nft"]["table"], "dwtest");
+  EXPECT_EQ(evs[0]["nft"]["chain"], "dw_output");
+  EXPECT_EQ(evs[0]["nft"]["rule"], "udp dport 5314 drop");
+  EXPECT_EQ(shell_output("ip netns exec " + ns.a() + " nft list ruleset"), before);
+}
+
+// The reason catalogue (dropwatch reasons) knows every core reason of the
+// kernels of the matrix that have reasons (6.1, 6.12, the host's).
+TEST(Guest, TheReasonCatalogueKnowsEveryCoreReasonHere) {
+  auto reasons = probe::DropReasons::from_kernel();
+  ASSERT_TRUE(reasons) << reasons.error().message;
+  // Before 5.17 there is nothing to know (and dropwatch reasons says so).
+  if (!reasons->reported()) EXPECT_EQ(kernel().drop_reasons, false);
+  for (const auto& [code, name] : reasons->all())
+    if (reasons->subsystem(code) == "core" && name != "SUBSYS_MASK")
+      EXPECT_TRUE(probe::reason_info(name)) << name << " is not in the catalogue";
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, GuestAttach,

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/binaries.h"
@@ -249,6 +253,51 @@ TEST(E2e, HelpReadsLikeAManPage) {
   for (const char* s : {"Output", "Stopping", "Advanced", "EXAMPLES", "EXIT STATUS", "--snaplen",
                         "256", "--no-stack", "--count"})
     EXPECT_NE(out.find(s), std::string::npos) << s << " missing from --help:\n" << out;
+}
+
+// The long options named in `text` ("--output-file", ...).
+std::set<std::string> long_options(const std::string& text) {
+  std::set<std::string> out;
+  std::regex re("(^|[^a-z-])(--[a-z][a-z0-9-]+)");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
+       ++it)
+    out.insert((*it)[2]);
+  return out;
+}
+
+std::string help(std::vector<std::string> args) {
+  args.insert(args.begin(), kDropwatch);
+  args.push_back("--help");
+  Process p(args);
+  EXPECT_EQ(p.wait(10s), 0);
+  std::string out;
+  for (const auto& l : p.stdout_lines()) out += l + "\n";
+  return out;
+}
+
+// docs/cli.md's option table and --help name the same options, each with
+// the shape of its value, and every command's help lists its exit codes.
+TEST(E2e, HelpAndDocsNameTheSameOptionsWithTheirShapes) {
+  std::ifstream f(std::string(DW_TEST_DATA) + "/../../docs/cli.md");
+  std::string doc((std::istreambuf_iterator<char>(f)), {});
+  // The table of dropwatch's options: from its header to the first blank line.
+  size_t start = doc.find("| group | option | what |");
+  ASSERT_NE(start, std::string::npos);
+  std::string table = doc.substr(start, doc.find("\n\n", start) - start);
+  std::string top = help({});
+  std::set<std::string> in_help = long_options(top.substr(0, top.find("EXAMPLES")));
+  in_help.erase("--help");
+  std::set<std::string> in_doc = long_options(table);
+  for (const auto& o : in_doc) EXPECT_TRUE(in_help.count(o)) << o << " is in docs/cli.md only";
+  for (const auto& o : in_help) EXPECT_TRUE(in_doc.count(o)) << o << " is in --help only";
+  for (const char* shape :
+       {"--output-storage unix:PATH", "--metrics ADDR:PORT", "--netns NS", "-C,--file-size SIZE",
+        "--ringbuf-size MIB", "--task-id ID", "-s,--snaplen BYTES", "--summary SECONDS"})
+    EXPECT_NE(top.find(shape), std::string::npos) << shape << " not in --help:\n" << top;
+  for (const std::string& cmd : {"", "print", "pcap", "summary", "reasons"}) {
+    std::string h = help(cmd.empty() ? std::vector<std::string>{} : std::vector{cmd});
+    EXPECT_NE(h.find("EXIT STATUS\n  0  "), std::string::npos) << cmd << ":\n" << h;
+  }
 }
 
 }  // namespace

@@ -128,3 +128,66 @@ TEST(UnixStorage, NoReaderFailsBeforeAttaching) {
 
 }  // namespace
 }  // namespace dw::test
+
+namespace dw::test {
+namespace {
+
+// --task-id: every event of the run carries it, wherever it goes: the
+// collector's stream, the stored file (and what `print` makes of it), the
+// text header.
+TEST(TaskId, EveryEventOfTheRunCarriesIt) {
+  NetnsPair ns("dwti");
+  ASSERT_TRUE(ns.ok());
+  std::string sock = "/tmp/dw-task-" + std::to_string(getpid()) + ".sock";
+  std::string file = "/tmp/dw-task-" + std::to_string(getpid()) + ".ndjson";
+  int lfd = listen_at(sock);
+  ASSERT_GE(lfd, 0);
+  std::string why;
+  const std::string filter = "udp dst port 4811 or udp dst port 4812";
+  auto to_socket = start_dropwatch({"--output-storage", "unix:" + sock, "--task-id", "node-7/run 3",
+                                    "--filter", filter, "--no-stack"},
+                                   &why);
+  ASSERT_TRUE(to_socket) << why;
+  int cfd = accept_within(lfd, 5000);
+  ASSERT_GE(cfd, 0);
+  auto to_file = start_dropwatch({"--output-file", file, "--task-id", "node-7/run 3", "--filter",
+                                  filter, "--count", "2", "--no-stack"},
+                                 &why);
+  ASSERT_TRUE(to_file) << why;
+  run_in_netns(ns.a(), "dw-task", [] {
+    send_udp(NetnsPair::kAddrB, 4811);
+    return send_udp(NetnsPair::kAddrB, 4812);
+  });
+  auto lines = read_lines(cfd, 2, 10000);
+  ASSERT_EQ(to_file->wait(20s), 0) << to_file->stderr_text();
+  to_socket->signal(SIGINT);
+  EXPECT_EQ(to_socket->wait(20s), 0) << to_socket->stderr_text();
+  ASSERT_EQ(lines.size(), 2u);
+  for (const auto& l : lines) EXPECT_EQ(nlohmann::json::parse(l)["task_id"], "node-7/run 3") << l;
+  Process json({dropwatch_path(), "print", "-o", "json", file});
+  ASSERT_EQ(json.wait(20s), 0) << json.stderr_text();
+  ASSERT_EQ(json.stdout_lines().size(), 2u);
+  for (const auto& l : json.stdout_lines())
+    EXPECT_EQ(nlohmann::json::parse(l)["task_id"], "node-7/run 3") << l;
+  Process text({dropwatch_path(), "print", "--no-stack", file});
+  ASSERT_EQ(text.wait(20s), 0) << text.stderr_text();
+  ASSERT_FALSE(text.stdout_lines().empty());
+  EXPECT_TRUE(text.stdout_lines()[0].ends_with(" task node-7/run 3")) << text.stdout_lines()[0];
+  close(cfd);
+  close(lfd);
+  unlink(sock.c_str());
+  unlink(file.c_str());
+}
+
+TEST(TaskId, ABadOneIsRefusedInOneLine) {
+  for (const std::string& bad : {std::string(129, 'x'), std::string("tab\there")}) {
+    Process p({dropwatch_path(), "--task-id", bad, "-c", "1"});
+    EXPECT_EQ(p.wait(20s), 2) << bad;
+    std::string err = p.stderr_text();
+    EXPECT_TRUE(err.starts_with("dropwatch: --task-id: ")) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
+}
+
+}  // namespace
+}  // namespace dw::test

@@ -129,6 +129,18 @@ int send_tcp_syn(const std::string& addr, uint16_t port) {
   return rc != 0 && err == ECONNREFUSED ? 0 : 3;
 }
 
+int send_tcp_syn_unanswered(const std::string& addr, uint16_t port) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!to_sockaddr(addr, port, ss, len)) return 1;
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) return 2;
+  int rc = connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  int err = errno;
+  close(fd);  // from SYN_SENT: no RST, no retransmit
+  return rc != 0 && err == EINPROGRESS ? 0 : 3;
+}
+
 int send_udp(const std::string& addr, uint16_t port, const std::string& payload) {
   sockaddr_storage ss;
   socklen_t len;
@@ -138,6 +150,19 @@ int send_udp(const std::string& addr, uint16_t port, const std::string& payload)
   ssize_t n = sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
   close(fd);
   return n == ssize_t(payload.size()) ? 0 : 3;
+}
+
+int send_udp_twice(const std::string& addr, uint16_t port) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!to_sockaddr(addr, port, ss, len)) return 1;
+  int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+  if (fd < 0) return 2;
+  int sent = 0;
+  for (int i = 0; i < 2; i++)
+    sent += sendto(fd, "dropwatch", 9, 0, reinterpret_cast<sockaddr*>(&ss), len) == 9;
+  close(fd);
+  return sent == 2 ? 0 : 3;
 }
 
 int send_icmp_echo(const std::string& addr) {

@@ -62,10 +62,17 @@ int nft_drop(const std::string& name, const std::string& hook, const std::string
 // returns the child's exit status.
 int run_in_netns(const std::string& name, const std::string& comm, const std::function<int()>& fn);
 
-// Sends a TCP SYN (non-blocking connect) to addr:port; returns 0 if sent.
+// Sends a TCP SYN to a closed addr:port and waits for the RST; returns 0
+// once it is refused.
 int send_tcp_syn(const std::string& addr, uint16_t port);
+// Sends one TCP SYN that nothing will answer (a rule drops it): a
+// non-blocking connect, closed at once, so it is not sent again.
+int send_tcp_syn_unanswered(const std::string& addr, uint16_t port);
 // Sends one UDP datagram to addr:port; returns 0 if sent.
 int send_udp(const std::string& addr, uint16_t port, const std::string& payload = "dropwatch");
+
+// Sends the same datagram twice from one socket (one source port).
+int send_udp_twice(const std::string& addr, uint16_t port);
 
 // Sends one ICMP echo request to an IPv4 address (raw socket); 0 if sent.
 int send_icmp_echo(const std::string& addr);

@@ -1,5 +1,7 @@
 // Stored events: base64, the NDJSON reader (format_json's inverse), the
 // rotating --output-file, tcpdump's -C sizes.
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "bpf/dropwatch_abi.h"
 #include "events/base64.h"
 #include "events/event_json.h"
 #include "events/format.h"
@@ -70,6 +73,7 @@ DropEvent sample(bool link_level) {
   DropEvent e;
   e.realtime_ns = 1781944212123456789;
   e.comm = "curl";
+  if (link_level) e.task_id = "run-42 (eu-west)";
   e.pid = 4521;
   e.tid = 4522;
   e.cpu = 1;
@@ -91,6 +95,16 @@ DropEvent sample(bool link_level) {
   e.link = link_level ? LinkType::Ethernet : LinkType::RawIp;
   e.layers = decode_packet(e.packet, link_level ? LinkType::Ethernet : LinkType::RawIp);
   e.stack = {"tcp_v4_rcv+0x91", "ip_protocol_deliver_rcu+0x28"};
+  if (link_level) {
+    CtTuple orig{"10.0.42.1", "10.0.42.99", 6, 40000, 80};
+    CtTuple reply{"10.0.42.2", "10.0.42.1", 6, 8080, 40000};
+    e.ct = Conntrack{"NEW", {"CONFIRMED", "DST_NAT"}, 3, 0x2a, orig, reply};
+    e.path = {{"net:net_dev_queue", "veth1", 5, 4026532001, 41000},
+              {"net:netif_receive_skb", "veth0", 2, 4026532345, 9000}};
+    e.path_truncated = 2;
+  } else {
+    e.ct = Conntrack{.state = "UNTRACKED"};
+  }
   return e;
 }
 
@@ -105,6 +119,9 @@ TEST(EventJson, RoundTripGivesTheSameTextAndJson) {
     EXPECT_EQ(back->link == LinkType::Ethernet, link);
     EXPECT_EQ(back->wire_len, e.wire_len);
     EXPECT_EQ(back->stack, e.stack);
+    EXPECT_EQ(back->ct, e.ct);
+    EXPECT_EQ(back->path, e.path);
+    EXPECT_EQ(back->path_truncated, e.path_truncated);
     std::string t1, t2, j2;
     format_text(e, t1);
     format_text(*back, t2);
@@ -113,6 +130,73 @@ TEST(EventJson, RoundTripGivesTheSameTextAndJson) {
     // Only the link status is not stored (flags and operstate are not in the JSON).
     EXPECT_EQ(j2, line);
   }
+}
+
+// The probe's dw_ct as the kernel fills it: addresses by family, ports in
+// network order for port protocols, ICMP id/type/code for ICMP.
+dw_ct_tuple raw_tuple(int family, const char* src, const char* dst, uint8_t proto, uint16_t su,
+                      uint16_t du) {
+  dw_ct_tuple t{};
+  inet_pton(family, src, t.src);
+  inet_pton(family, dst, t.dst);
+  t.l3num = uint16_t(family);
+  t.protonum = proto;
+  t.src_u = su;
+  t.dst_u = du;
+  return t;
+}
+
+TEST(Conntrack, DecodedFromTheProbesRecord) {
+  dw_ct nat{};
+  nat.ctinfo = 2;
+  nat.status = 0x128;  // CONFIRMED | DST_NAT | DST_NAT_DONE
+  nat.zone = 7;
+  nat.mark = 0x10;
+  nat.orig = raw_tuple(AF_INET, "10.0.42.1", "10.0.42.99", 6, htons(40000), htons(80));
+  nat.reply = raw_tuple(AF_INET, "10.0.42.2", "10.0.42.1", 6, htons(8080), htons(40000));
+  Conntrack c = decode_ct(nat);
+  EXPECT_EQ(c.state, "NEW");
+  EXPECT_EQ(c.status, (std::vector<std::string>{"CONFIRMED", "DST_NAT", "DST_NAT_DONE"}));
+  EXPECT_EQ(c.zone, 7);
+  EXPECT_EQ(c.mark, 0x10u);
+  ASSERT_TRUE(c.orig && c.reply);
+  EXPECT_EQ(*c.orig, (CtTuple{"10.0.42.1", "10.0.42.99", 6, 40000, 80}));
+  EXPECT_EQ(*c.reply, (CtTuple{"10.0.42.2", "10.0.42.1", 6, 8080, 40000}));
+  EXPECT_EQ(ct_text(c),
+            "ct NEW [CONFIRMED,DST_NAT,DST_NAT_DONE] zone 7 mark 16 TCP orig 10.0.42.1.40000 > "
+            "10.0.42.99.80 reply 10.0.42.2.8080 > 10.0.42.1.40000");
+
+  dw_ct ping{};
+  ping.ctinfo = 3;
+  uint8_t type_code[2] = {129, 0};  // echo reply
+  uint16_t tc;
+  std::memcpy(&tc, type_code, 2);
+  ping.orig = raw_tuple(AF_INET6, "fd00:42::1", "fd00:42::2", 58, htons(99), tc);
+  ping.reply = ping.orig;
+  c = decode_ct(ping);
+  EXPECT_EQ(c.state, "REPLY");
+  EXPECT_TRUE(c.status.empty());
+  ASSERT_TRUE(c.orig);
+  EXPECT_EQ(c.orig->src, "fd00:42::1");
+  EXPECT_FALSE(c.orig->sport);
+  EXPECT_EQ(c.orig->icmp_type, 129);
+  EXPECT_EQ(c.orig->icmp_code, 0);
+  EXPECT_EQ(c.orig->icmp_id, 99);
+
+  dw_ct gre{};
+  gre.orig = raw_tuple(AF_INET, "10.0.0.1", "10.0.0.2", 47, 1, 2);
+  gre.reply = gre.orig;
+  c = decode_ct(gre);
+  EXPECT_EQ(c.state, "ESTABLISHED");
+  EXPECT_FALSE(c.orig->sport || c.orig->icmp_type) << "no ports for GRE";
+
+  dw_ct none{};
+  none.ctinfo = DW_CT_UNTRACKED;
+  c = decode_ct(none);
+  EXPECT_EQ(c.state, "UNTRACKED");
+  EXPECT_FALSE(c.orig);
+  EXPECT_EQ(ct_text(c), "ct UNTRACKED");
+  EXPECT_EQ(ct_status_names(1ull << 40), std::vector<std::string>{"BIT40"});
 }
 
 struct BadLine {
@@ -137,6 +221,9 @@ TEST(EventJson, SaysWhatIsWrongWithALine) {
       {with("\"packet\":\"", "\"packet\":\"!"), "not base64"},
       {with("\"capture_len\":54", "\"capture_len\":53"), "holds 54 bytes"},
       {with("\"packet_link\":\"ether\"", "\"packet_link\":\"sll\""), "not ether or raw"},
+      {with("\"proto\":\"TCP\"", "\"proto\":\"XTP\""), "unknown protocol \"XTP\""},
+      {with("\"state\":\"NEW\"", "\"stat\":\"NEW\""), "\"ct\" has no \"state\""},
+      {with(",\"reply\":{", ",\"rep\":{"), "one tuple of two"},
   };
   for (const auto& c : cases) {
     auto r = parse_event_json(c.line);
