@@ -30,9 +30,10 @@ TEST(Reasons, EveryReasonOfThisKernelIsListedAndTheCoreOnesExplained) {
     std::string name = lines[i].substr(0, lines[i].find(' '));
     listed.insert(name);
     ASSERT_LT(i + 1, lines.size());
-    if (lines[i].ends_with(", core)"))
+    if (lines[i].ends_with(", core)")) {
       EXPECT_EQ(lines[i + 1].find("not in dropwatch's catalogue"), std::string::npos)
           << name << " has no meaning in the catalogue";
+    }
   }
   EXPECT_EQ(listed, kernel);
 }
