@@ -36,8 +36,10 @@ dw_require_pkg(NFTABLES libnftables libnftables-dev)
 dw_require_program(CLANG_BPF clang-19 clang-19)
 dw_require_program(BPFTOOL bpftool bpftool)
 dw_require_package(CLI11 libcli11-dev CONFIG)
-dw_require_package(GTest "googletest libgtest-dev")
-dw_require_package(benchmark libbenchmark-dev)
+if(DW_TESTS)
+  dw_require_package(GTest "googletest libgtest-dev")
+  dw_require_package(benchmark libbenchmark-dev)
+endif()
 dw_require_package(nlohmann_json nlohmann-json3-dev)
 
 # libLLVM 19, in process, for the filter compiler's code generation.

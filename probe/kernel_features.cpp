@@ -45,6 +45,12 @@ bool in_place_reads_supported() {
     if (!b) return false;
     int id = btf__find_by_name_kind(b.get(), "bpf_rdonly_cast", BTF_KIND_FUNC);
     if (id <= 0) return false;  // before 6.2
+    // The probe's own program type (tp_btf on kfree_skb), so the answer holds
+    // for the capabilities the probe runs with: a networking type such as
+    // SCHED_CLS would also need CAP_NET_ADMIN, which dropwatch does not have
+    // in its least-privilege deployments (docs/deploy.md).
+    int target = btf__find_by_name_kind(b.get(), "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
+    if (target <= 0) return false;
     const bpf_insn insns[] = {
         {BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 0},  // r1 = 0 (the pointer is ignored)
         {BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0},  // r2 = 0: untrusted memory
@@ -53,8 +59,10 @@ bool in_place_reads_supported() {
         {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
     };
-    int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "dw_in_place", "GPL", insns,
-                           sizeof(insns) / sizeof(insns[0]), nullptr);
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
+                .attach_btf_id = static_cast<__u32>(target));
+    int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "dw_in_place", "GPL", insns,
+                           sizeof(insns) / sizeof(insns[0]), &opts);
     if (fd < 0) return false;
     close(fd);
     return true;

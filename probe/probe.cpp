@@ -12,6 +12,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <tuple>
 #include <vector>
@@ -38,13 +39,31 @@ bool exists(const char* path) {
 
 std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
+// A seccomp filter is on this process ("Seccomp: 2"): in a container, the
+// runtime's profile.
+bool seccomp_filtered() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("Seccomp:")) return line.find('2') != std::string::npos;
+  return false;
+}
+
 // EPERM is the kernel saying no to the process; the verifier's refusals
-// come as EACCES, EINVAL or E2BIG.
+// come as EACCES, EINVAL or E2BIG. The capabilities were checked before
+// loading, so an EPERM under a seccomp filter is most likely the filter:
+// runtime profiles older than CAP_BPF allow bpf() only with CAP_SYS_ADMIN.
 std::string load_error(int err) {
   err = err < 0 ? -err : err;
+  if (err == EPERM && seccomp_filtered())
+    return "loading the probe was refused (" + errno_text(err) +
+           ") although dropwatch has the capabilities it needs: this process runs under a "
+           "seccomp filter (Seccomp: 2 in /proc/self/status), and container runtimes' default "
+           "profiles allow bpf() and perf_event_open() only with CAP_SYS_ADMIN; run the "
+           "container with a profile that allows them, or unconfined (docs/deploy.md)";
   if (err == EPERM)
     return "loading the probe was refused (" + errno_text(err) +
-           "): run dropwatch as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE";
+           "): run dropwatch as root, or grant CAP_BPF and CAP_PERFMON (and CAP_SYS_RESOURCE "
+           "on kernels before 5.11)";
   return "the kernel rejected the probe (" + errno_text(err) +
          "); rerun with -v to see the verifier log";
 }
