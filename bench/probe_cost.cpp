@@ -6,15 +6,18 @@
 // Retis run filters, libpcap's cBPF translated, a bpftrace hand filter when
 // bpftrace is installed) and dropwatch's probe in each of its modes, the
 // real binary with default options last. Every row is measured once per
-// round, each time right after a run of the yardstick and a storm without a
-// probe; medians are printed as a Markdown table (--json FILE: the same).
+// round, right after a storm without a probe, with the yardstick attached
+// beside it (before it in odd rounds, after it in even ones): its × empty is
+// its run time over the yardstick's in the same storms, so the machine's
+// drift cancels. Printed as a Markdown table (--json FILE: the same).
 //
-//   build/bin/dw_probe_cost [--packets N] [--rounds R] [--json FILE] [--only TEXT]
+//   build/bin/dw_probe_cost [--packets N] [--rounds R (4)] [--json FILE] [--only TEXT]
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/perf_event.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -47,6 +50,7 @@ namespace {
 struct Row {
   std::string name;
   double ns_per_run = 0;
+  double empty_ns = 0;  // the yardstick's, attached beside the row in the same storm
   uint64_t runs = 0;
   double storm_pps = 0;
   uint64_t events = 0, lost = 0;
@@ -76,8 +80,26 @@ double storm(uint64_t n) {
   return n / s;
 }
 
-// The programs' run time over a storm of `packets`, per run.
+// The yardstick attached beside every row while its storm runs: both see
+// the same drops at the same machine speed, so their ratio does not move
+// with this machine's drift (a yardstick run before the row moved 38-78 ns).
+// Programs on one tracepoint run in the order they were attached, and the
+// first pays for the warm-up of the path (a copy of the yardstick beside
+// itself ran 1.13x when first): rounds alternate, the yardstick attached
+// before the row's programs (`before`) or after them.
+struct Beside {
+  empty_bpf* obj = nullptr;
+  int fd = -1;
+  bpf_link* before = nullptr;
+};
+Beside beside;
+
+// The programs' run time over a storm of `packets`, per run, and the
+// yardstick's beside them.
 Row measure(const std::string& name, const std::vector<int>& fds, uint64_t packets) {
+  bpf_link* yard = beside.before ? beside.before : bpf_program__attach(beside.obj->progs.dw_empty);
+  uint64_t y0 = 0, y1 = 0, yc0 = 0, yc1 = 0;
+  if (yard) y0 = prog_stat(beside.fd, &yc0);
   auto stats = [&](uint64_t* runs) {
     uint64_t t = 0, n = 0;
     *runs = 0;
@@ -92,6 +114,11 @@ Row measure(const std::string& name, const std::vector<int>& fds, uint64_t packe
   Row r{name};
   r.storm_pps = storm(packets);
   uint64_t t1 = stats(&c1);
+  if (yard) {
+    y1 = prog_stat(beside.fd, &yc1);
+    if (yard != beside.before) bpf_link__destroy(yard);
+    if (yc1 > yc0) r.empty_ns = double(y1 - y0) / (yc1 - yc0);
+  }
   r.runs = c1 - c0;
   r.ns_per_run = r.runs ? double(t1 - t0) / r.runs : 0;
   return r;
@@ -112,8 +139,39 @@ std::optional<Row> measure_yardstick(const char* prog_name, const std::string& l
   }
   bpf_link* link = nullptr;
   std::optional<Row> r;
-  if (mine && !empty_bpf__load(e) && (link = bpf_program__attach(mine)))
+  if (mine && !empty_bpf__load(e) && (link = bpf_program__attach(mine))) {
+    // The transport rows' records read on the other CPU, as dropwatch's
+    // reader does: no wakeups, drained every millisecond.
+    ring_buffer* rb = nullptr;
+    perf_buffer* pb = nullptr;
+    auto ignore = [](void*, void*, size_t) { return 0; };
+    if (std::strncmp(prog_name, "dw_ring_", 8) == 0)
+      rb = ring_buffer__new(bpf_map__fd(e->maps.ring), ignore, nullptr, nullptr);
+    if (std::strcmp(prog_name, "dw_perf_record") == 0) {
+      perf_event_attr attr{};
+      attr.type = PERF_TYPE_SOFTWARE;
+      attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+      attr.sample_type = PERF_SAMPLE_RAW;
+      attr.watermark = 1;
+      attr.wakeup_watermark = 256 << 10;  // as dropwatch's quarter ring
+      pb = perf_buffer__new_raw(
+          bpf_map__fd(e->maps.perf), 256, &attr,
+          [](void*, int, perf_event_header*) { return LIBBPF_PERF_EVENT_CONT; }, nullptr, nullptr);
+    }
+    std::atomic<bool> stop{false};
+    std::thread reader([&] {
+      while (!stop) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (rb) ring_buffer__consume(rb);
+        if (pb) perf_buffer__consume(pb);
+      }
+    });
     r = measure(label, {bpf_program__fd(mine)}, packets);
+    stop = true;
+    reader.join();
+    ring_buffer__free(rb);
+    perf_buffer__free(pb);
+  }
   if (link) bpf_link__destroy(link);
   empty_bpf__destroy(e);
   return r;
@@ -285,18 +343,26 @@ using Measure = std::function<std::optional<Row>()>;
 std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::string& only) {
   std::vector<std::pair<std::string, Measure>> rows;
   auto yard = [&](const char* prog, const std::string& label) {
+    if (!rows.empty() && !only.empty() && label.find(only) == std::string::npos) return;
     rows.push_back({label, [=] { return measure_yardstick(prog, label, packets); }});
   };
   yard("dw_empty", "empty program (one counter increment): the yardstick");
-  if (only.empty()) {
+  {
     yard("dw_clock_mono", "empty + bpf_ktime_get_ns()");
     yard("dw_clock_boot", "empty + bpf_ktime_get_boot_ns() (dropwatch's)");
     yard("dw_clock_tai", "empty + bpf_ktime_get_tai_ns()");
     yard("dw_clock_jiffies", "empty + bpf_jiffies64() (jiffy resolution)");
     yard("dw_clock_coarse", "empty + bpf_ktime_get_coarse_ns() (jiffy resolution)");
+    yard("dw_ring_record",
+         "empty + an accepted drop's record (488 bytes) through the BPF ring buffer, no wakeup");
+    yard("dw_ring_line", "empty + a 64-byte record through the BPF ring buffer, no wakeup");
+    yard("dw_perf_record",
+         "empty + the 488-byte record through a per-CPU perf buffer (bpf_perf_event_output)");
     yard("dw_peer_probe_read",
          "peer: `tcp port 3306`, one bpf_probe_read per load (pwru, Retis), rejects");
-    if (access("/usr/bin/bpftrace", X_OK) == 0) {
+    std::string bpftrace_label = "peer: bpftrace hand filter (`tcp port 3306`), rejects";
+    if (access("/usr/bin/bpftrace", X_OK) == 0 &&
+        (only.empty() || bpftrace_label.find(only) != std::string::npos)) {
       // A hand filter as a bpftrace user writes one: fields through the
       // classic tracepoint, each a probe read.
       std::string script =
@@ -304,7 +370,7 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
           "$ip = (struct iphdr *)($s->head + $s->network_header); "
           "if ($ip->protocol == 6) { $t = (struct tcphdr *)($s->head + $s->transport_header); "
           "if ($t->dest == 0xea0c || $t->source == 0xea0c) { @n = count(); } } }";
-      std::string label = "peer: bpftrace hand filter (`tcp port 3306`), rejects";
+      std::string label = bpftrace_label;
       rows.push_back({label, [=] {
                         return measure_process(label, {"bpftrace", "-e", script}, packets,
                                                std::chrono::seconds(1));
@@ -322,10 +388,11 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
        {.filter = "tcp port 3306", .noise = true}},
       {"dropwatch, counting only (`--summary`), filter accepts (`udp dst port 9`)",
        {.filter = "udp dst port 9", .events = false}},
-      {"dropwatch, counting only (`--summary`), no filter", {.events = false}},
+      {"dropwatch, counting only (`--summary`), no filter", {.filter = "", .events = false}},
       {"dropwatch, filter accepts every drop (`udp dst port 9`), no stack",
        {.filter = "udp dst port 9"}},
       {"dropwatch, no filter, no stack", {}},
+
       {"dropwatch, filter accepts, no stack, each drop with a conntrack entry (`ct`)",
        {.filter = "udp dst port 9", .conntrack = true}},
       {"dropwatch, filter accepts, no stack, `--track` (the drop takes its path)",
@@ -335,8 +402,8 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
       {"`--track` path points, filter rejects (`tcp port 3306`): per hit",
        {.filter = "tcp port 3306", .track = true, .points = true}},
       {"dropwatch, no filter, stacks within the default budget (2000/s)",
-       {.stack = true, .stack_budget = 2000}},
-      {"dropwatch, no filter, every stack (`--stack-budget 0`)", {.stack = true}},
+       {.filter = "", .stack = true, .stack_budget = 2000}},
+      {"dropwatch, no filter, every stack (`--stack-budget 0`)", {.filter = "", .stack = true}},
   };
   for (const auto& [label, v] : variants) {
     if (!only.empty() && std::string(label).find(only) == std::string::npos) continue;
@@ -375,7 +442,7 @@ std::string json_string(const std::string& s) {
 
 int main(int argc, char** argv) {
   uint64_t packets = 200000;
-  int rounds = 3;
+  int rounds = 4;               // even: as many rounds with the yardstick first as after
   std::string json_path, only;  // only: rows whose name holds this (and the yardstick)
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -404,29 +471,43 @@ int main(int argc, char** argv) {
   }
   libbpf_set_print([](libbpf_print_level, const char*, va_list) { return 0; });
 
+  beside.obj = empty_bpf__open();
+  if (beside.obj) {
+    for (bpf_program* p = bpf_object__next_program(beside.obj->obj, nullptr); p;
+         p = bpf_object__next_program(beside.obj->obj, p))
+      bpf_program__set_autoload(p, p == beside.obj->progs.dw_empty);
+    if (empty_bpf__load(beside.obj) == 0) beside.fd = bpf_program__fd(beside.obj->progs.dw_empty);
+  }
+  if (beside.fd < 0) {
+    std::fprintf(stderr, "dw_probe_cost: cannot load the yardstick\n");
+    return 1;
+  }
   auto rows = plan(packets, only);
   storm(packets / 10);  // warm up caches and the socket path
   std::vector<std::vector<Row>> got(rows.size());
-  std::vector<std::vector<double>> x_empty(rows.size()), x_storm(rows.size());
+  std::vector<std::vector<double>> x_storm(rows.size());
   std::vector<double> no_probe;
-  // Each row right after its own run of the yardstick and of the storm
-  // without a probe: this machine's speed drifts within seconds.
+  // Each row right after a storm without a probe (the storm column's
+  // reference), its × empty from the yardstick attached beside it.
   for (int round = 0; round < rounds; round++) {
     for (size_t i = 0; i < rows.size(); i++) {
       double pps = storm(packets);
       no_probe.push_back(pps);
-      auto empty = i ? rows[0].second() : std::nullopt;
+      if (round % 2) beside.before = bpf_program__attach(beside.obj->progs.dw_empty);
       auto r = rows[i].second();
+      if (beside.before) bpf_link__destroy(beside.before);
+      beside.before = nullptr;
       if (!r) continue;
-      double empty_ns = i ? (empty ? empty->ns_per_run : 0) : r->ns_per_run;
       got[i].push_back(*r);
-      if (empty_ns > 0) x_empty[i].push_back(r->ns_per_run / empty_ns);
       x_storm[i].push_back(r->storm_pps / pps);
     }
   }
   std::printf(
-      "Medians of %d rounds of %llu datagrams; each row's ratios against a run of the yardstick "
-      "and a storm without a probe just before it (%.0f datagrams/s, median).\n\n",
+      "%d rounds of %llu datagrams. ns/run: the median. × empty: the row's run time over the "
+      "yardstick's, both attached in the same storms, the yardstick first in every other round "
+      "(the first row is a second copy of the yardstick: the method's own error). × no probe: "
+      "the storm's rate against a storm without a probe just before it (%.0f datagrams/s, "
+      "median).\n\n",
       rounds, (unsigned long long)packets, median(no_probe));
   std::printf("| probe | ns/run | × empty | storm pkt/s | × no probe | events | lost |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
@@ -439,12 +520,16 @@ int main(int argc, char** argv) {
       continue;
     }
     std::vector<double> ns, pps;
+    double sum_ns = 0, sum_empty = 0;
     for (const Row& r : got[i]) {
       ns.push_back(r.ns_per_run);
       pps.push_back(r.storm_pps);
+      sum_ns += r.ns_per_run;
+      sum_empty += r.empty_ns;
     }
     const Row& last = got[i].back();
-    double xe = median(x_empty[i]), xs = median(x_storm[i]);
+    // Over both orders: the position's cost counted on both sides.
+    double xe = sum_empty > 0 ? sum_ns / sum_empty : 0, xs = median(x_storm[i]);
     std::printf("| %s | %.0f | %.2f | %.0f | %.2f | %llu | %llu |\n", name.c_str(), median(ns), xe,
                 median(pps), xs, (unsigned long long)last.events, (unsigned long long)last.lost);
     char buf[256];
@@ -457,6 +542,7 @@ int main(int argc, char** argv) {
   }
   json += "]}\n";
   if (!json_path.empty()) std::ofstream(json_path) << json;
+  empty_bpf__destroy(beside.obj);
   close(stats_fd);
   return 0;
 }

@@ -108,9 +108,15 @@ struct {
 	__type(value, struct dw_scratch);
 } scratch SEC(".maps");
 
+/* Per-CPU state in plain arrays, a CPU's entries at its number (resized
+ * to the possible CPUs by the loader): a plain array's address is the map's
+ * plus an offset, where a per-CPU array's lookup first loads the entry's
+ * per-CPU pointer, one more cache miss on every drop. Mmapable: the values
+ * start on a page, so no two CPUs share a cache line. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* resized by the loader */
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct dw_cpu_state);
 } counters SEC(".maps");
@@ -130,10 +136,12 @@ struct {
 } devices SEC(".maps");
 
 /* Drops by reason, location and device: what --summary and --metrics show,
- * exact whatever the rate limit or the ring buffer lose (dropwatch_abi.h). */
+ * exact whatever the rate limit or the ring buffer lose (dropwatch_abi.h).
+ * DW_COUNT_SLOTS entries for each CPU, CPU n's from n * DW_COUNT_SLOTS. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DW_COUNT_SLOTS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DW_COUNT_SLOTS); /* resized by the loader */
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct dw_count_slot);
 } drop_slots SEC(".maps");
@@ -457,8 +465,8 @@ static __always_inline bool gate_filter(struct drop *d, struct dw_counters *c, c
 
 /* 6. The drop table: the key's slot, else one of the next few; a free slot
  * is taken (and its device's name kept), a key with no room is counted in
- * count_overflow. Per CPU, so no other CPU writes these slots. */
-static __always_inline void count_drop(struct drop *d, __u64 location, __u32 reason,
+ * count_overflow. In this CPU's part, so no other CPU writes these slots. */
+static __always_inline void count_drop(struct drop *d, __u64 location, __u32 reason, __u32 cpu,
 				       struct dw_counters *c, const bool btf)
 {
 	read_dev_key(d, btf);
@@ -467,7 +475,7 @@ static __always_inline void count_drop(struct drop *d, __u64 location, __u32 rea
 	h *= 0x9e3779b97f4a7c15ull;
 	__u32 first = h >> 40;
 	for (__u32 i = 0; i < DW_COUNT_PROBES; i++) {
-		__u32 idx = (first + i) & (DW_COUNT_SLOTS - 1);
+		__u32 idx = cpu * DW_COUNT_SLOTS + ((first + i) & (DW_COUNT_SLOTS - 1));
 		struct dw_count_slot *s = bpf_map_lookup_elem(&drop_slots, &idx);
 		if (!s)
 			return;
@@ -686,8 +694,8 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_NOT_DROPPED_YET))
 		return 0;
 
-	__u32 zero = 0;
-	struct dw_cpu_state *cpu = bpf_map_lookup_elem(&counters, &zero);
+	__u32 cpu_id = bpf_get_smp_processor_id();
+	struct dw_cpu_state *cpu = bpf_map_lookup_elem(&counters, &cpu_id);
 	if (!cpu)
 		return 0;
 	struct dw_counters *c = &cpu->c;
@@ -710,7 +718,7 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		locate(&d, btf);
 	if (gate_filter(&d, c, btf, in_place))
 		return 0;
-	count_drop(&d, location, reason, c, btf);
+	count_drop(&d, location, reason, cpu_id, c, btf);
 	if (!cfg_events) {
 		c->counted++;
 		return 0;

@@ -210,19 +210,20 @@ struct dw_bucket {
 	__u64 last_ns;
 };
 
-/* The per-CPU map value: the counters, then this CPU's token buckets for
- * --max-events-per-second and --stack-budget (state, not counts). */
+/* A CPU's entry of map counters: the counters, then this CPU's token
+ * buckets for --max-events-per-second and --stack-budget (state, not
+ * counts). Whole cache lines: each CPU writes its own. */
 struct dw_cpu_state {
 	struct dw_counters c;
 	struct dw_bucket rate;
 	struct dw_bucket stacks;
-};
+} __attribute__((aligned(64)));
 
 /* The in-kernel drop table: drops that passed the gates and the filter, by
- * what the summary and the metrics group by. A per-CPU array used as an
- * open-addressed hash table (a key's slot is its hash, else one of the next
- * DW_COUNT_PROBES): a lookup is a few inlined array accesses where a hash
- * map's cost ~50 ns here. A slot is free while its drops are 0; a key whose
+ * what the summary and the metrics group by. Each CPU's part of an array is
+ * an open-addressed hash table (a key's slot is its hash, else one of the
+ * next DW_COUNT_PROBES): a lookup is a few inlined array accesses where a
+ * hash map's cost ~50 ns here. A slot is free while its drops are 0; a key whose
  * slots are all taken is counted in count_overflow ("other"). */
 #define DW_COUNT_SLOTS 2048 /* power of two */
 #define DW_COUNT_PROBES 4

@@ -48,7 +48,7 @@ struct Counters {
   bool operator==(const Counters&) const = default;
 };
 
-// Sums the per-CPU map values (struct dw_cpu_state).
+// Sums the CPUs' entries of map counters (struct dw_cpu_state).
 Counters sum_cpus(const dw_cpu_state* per_cpu, size_t ncpus);
 
 }  // namespace dw::probe

@@ -202,7 +202,16 @@ static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
     *why = "invalid --track size " + std::to_string(o.track_max) + ": " + errno_text(err);
     return false;
   }
-  if (int err = bpf_map__set_max_entries(sk->maps.events, o.ringbuf_bytes)) {
+  // A CPU's counters and its part of the drop table at its number.
+  int err = bpf_map__set_max_entries(sk->maps.counters, uint32_t(ncpus));
+  if (!err) err = bpf_map__set_max_entries(sk->maps.drop_slots, uint32_t(ncpus * DW_COUNT_SLOTS));
+  if (err) {
+    *why =
+        "cannot size the per-CPU maps for " + std::to_string(ncpus) + " CPUs: " + errno_text(err);
+    return false;
+  }
+  err = bpf_map__set_max_entries(sk->maps.events, o.ringbuf_bytes);
+  if (err) {
     *why = "invalid ring buffer size " + std::to_string(o.ringbuf_bytes) + ": " + errno_text(err);
     return false;
   }
@@ -283,7 +292,7 @@ Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, Entry en
   }
   st->rb = ring_buffer__new(bpf_map__fd(sk->maps.events), on_record, st.get(), nullptr);
   if (!st->rb) return fail_errno("cannot map the ring buffer");
-  st->ncpus = libbpf_num_possible_cpus();
+  st->ncpus = std::max(1, libbpf_num_possible_cpus());
   return st;
 }
 
@@ -311,32 +320,31 @@ void Probe::detach() {
   if (s_->link) bpf_link__destroy(std::exchange(s_->link, nullptr));
 }
 
+// Every entry of an array map, in one batch when the kernel has it (5.6).
+template <typename T>
+static bool read_array(int fd, std::vector<T>& out) {
+  std::vector<uint32_t> keys(out.size());
+  uint32_t out_batch = 0, count = uint32_t(out.size());
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  if (!bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), out.data(), &count, &opts) &&
+      count == out.size())
+    return true;
+  for (uint32_t k = 0; k < out.size(); k++)
+    if (bpf_map_lookup_elem(fd, &k, &out[k])) return false;
+  return true;
+}
+
 Counters Probe::counters() const {
   std::vector<dw_cpu_state> per_cpu(s_->ncpus);
-  uint32_t key = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(s_->skel->maps.counters), &key, per_cpu.data())) return {};
+  if (!read_array(bpf_map__fd(s_->skel->maps.counters), per_cpu)) return {};
   return sum_cpus(per_cpu.data(), per_cpu.size());
 }
 
 std::vector<DropCount> Probe::drop_counts() const {
-  // Every slot of every CPU, in one batch when the kernel has it (5.6).
-  int fd = bpf_map__fd(s_->skel->maps.drop_slots);
-  size_t n = DW_COUNT_SLOTS, ncpus = s_->ncpus;
-  std::vector<uint32_t> keys(n);
-  std::vector<dw_count_slot> slots(n * ncpus);
-  uint32_t out_batch = 0, count = uint32_t(n);
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  if (bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), slots.data(), &count, &opts) ||
-      count != n) {
-    count = 0;
-    for (uint32_t k = 0; k < n; k++) {
-      keys[k] = k;
-      if (bpf_map_lookup_elem(fd, &k, &slots[size_t(k) * ncpus])) return {};
-    }
-    count = uint32_t(n);
-  }
+  std::vector<dw_count_slot> slots(size_t(DW_COUNT_SLOTS) * s_->ncpus);
+  if (!read_array(bpf_map__fd(s_->skel->maps.drop_slots), slots)) return {};
   std::map<std::tuple<uint64_t, uint32_t, uint32_t, int32_t>, DropCount> rows;
-  for (size_t i = 0; i < size_t(count) * ncpus; i++) {
+  for (size_t i = 0; i < slots.size(); i++) {
     const dw_count_slot& s = slots[i];
     if (!s.drops) continue;
     DropCount& r = rows[{s.key.location, s.key.reason, s.key.netns, s.key.ifindex}];

@@ -8,7 +8,13 @@
  *   dw_peer_probe_read  a filter as pwru and Retis run one (cBPF translated
  *                     by cbpfc): every packet load one bpf_probe_read_kernel;
  *                     here `tcp port 3306`, which rejects the benchmark's
- *                     UDP storm after two loads */
+ *                     UDP storm after two loads
+ *   dw_ring_record    the transport alone: a record of an accepted drop's
+ *                     size reserved in a BPF ring buffer, a word written
+ *                     in each of its cache lines, submitted without a wakeup
+ *   dw_ring_line      the same with a one-line (64-byte) record
+ *   dw_perf_record    the same record through a per-CPU perf buffer
+ *                     (bpf_perf_event_output from a per-CPU scratch) */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -94,5 +100,77 @@ int BPF_PROG(dw_peer_probe_read, struct sk_buff *skb)
 	LOAD(dport, l4 + 2);
 	if (sport == bpf_htons(3306) || dport == bpf_htons(3306))
 		sink++;
+	return 0;
+}
+
+/* An accepted drop's record without a stack: dropwatch's event header and
+ * the default snaplen's capture room (bpf/dropwatch_abi.h). */
+#define RECORD_SIZE (224 + 264)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} perf SEC(".maps");
+
+struct record {
+	__u64 words[RECORD_SIZE / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct record);
+} scratch SEC(".maps");
+
+static __always_inline void touch_lines(struct record *r)
+{
+#pragma unroll
+	for (int i = 0; i < RECORD_SIZE / 8; i += 8)
+		r->words[i] = runs;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dw_ring_record, struct sk_buff *skb)
+{
+	runs++;
+	struct record *r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
+	if (!r)
+		return 0;
+	touch_lines(r);
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* One cache line: what the ring buffer costs whatever the record's size. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dw_ring_line, struct sk_buff *skb)
+{
+	runs++;
+	__u64 *r = bpf_ringbuf_reserve(&ring, 64, 0);
+	if (!r)
+		return 0;
+	*r = runs;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dw_perf_record, struct sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct record *r = bpf_map_lookup_elem(&scratch, &zero);
+
+	runs++;
+	if (!r)
+		return 0;
+	touch_lines(r);
+	bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, r, sizeof(*r));
 	return 0;
 }
