@@ -2,8 +2,9 @@
 // the loopback of a namespace of the test's own, as fast as one core sends),
 // stacks on. Output keeps flowing, memory stays bounded, signals and
 // --duration end the run on time, a reader or collector that stops reading
-// changes nothing but a count, the metrics answer, and every event the
-// probe emitted ends written or counted.
+// changes nothing but a count, the metrics answer, every event the probe
+// emitted ends written or counted, and storms on every CPU at once are
+// counted whole.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -11,10 +12,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <thread>
+#include <vector>
 
 #include "tests/support/dropwatch_run.h"
 #include "tests/support/netns.h"
@@ -25,11 +29,15 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// A storm of `seconds` in namespace `ns`; prints "sent N in S s".
-std::unique_ptr<Process> storm(const Netns& ns, double seconds) {
-  return std::make_unique<Process>(std::vector<std::string>{
-      "ip", "netns", "exec", ns.name(), std::string(DW_BIN_DIR) + "/dw_storm", "127.0.0.1", "9",
-      std::to_string(seconds), "--comm", "dw-storm"});
+// A storm of `seconds` in namespace `ns`, on CPU `cpu` when it is given
+// (loopback delivers on the sending CPU, so its drops happen there); prints
+// "sent N in S s".
+std::unique_ptr<Process> storm(const Netns& ns, double seconds, int cpu = -1) {
+  std::vector<std::string> argv = {"ip", "netns", "exec", ns.name()};
+  if (cpu >= 0) argv.insert(argv.end(), {"taskset", "-c", std::to_string(cpu)});
+  argv.insert(argv.end(), {std::string(DW_BIN_DIR) + "/dw_storm", "127.0.0.1", "9",
+                           std::to_string(seconds), "--comm", "dw-storm"});
+  return std::make_unique<Process>(argv);
 }
 
 uint64_t rss_kib(pid_t pid) {
@@ -216,24 +224,50 @@ uint64_t whole_run_total(const std::vector<std::string>& lines) {
   return 0;
 }
 
-// --summary alone asks for no event: drops are only counted in the kernel,
-// and the whole-run table counts every drop of the storm.
-TEST(Storm, CountingOnlyCountsEveryDropOfTheStorm) {
-  Netns ns("dwsn");
+// dropwatch counting only (--summary, a filter that keeps the storm's
+// drops) over storms of 2 s on `cpus` at once (-1: not pinned): the
+// datagrams sent against the whole-run table and the exit report. Nothing
+// is emitted, and every drop is counted.
+void expect_every_drop_counted(const char* ns_name, const std::vector<int>& cpus) {
+  Netns ns(ns_name);
   ASSERT_TRUE(ns.ok());
   Process dw({dropwatch_path(), "--summary", "1000", "--netns", netns_path(ns), "--filter",
               "udp dst port 9"});
   ASSERT_TRUE(dw.wait_stderr("dropwatch: watching", 30s)) << dw.stderr_text();
   EXPECT_NE(dw.stderr_text().find("counting only"), std::string::npos) << dw.stderr_text();
-  uint64_t n = storm_then_stop(dw, ns, 2, 300ms), total = whole_run_total(dw.stdout_lines());
-  std::printf("counting only: storm sent %llu, whole-run table %llu\n", (unsigned long long)n,
+  std::vector<std::unique_ptr<Process>> storms;
+  for (int cpu : cpus) storms.push_back(storm(ns, 2, cpu));
+  uint64_t n = 0;
+  for (auto& s : storms) {
+    EXPECT_EQ(s->wait(20s), 0);
+    EXPECT_GT(sent(*s), 10000u);
+    n += sent(*s);
+  }
+  std::this_thread::sleep_for(300ms);
+  int status;
+  stop(dw, SIGINT, &status);
+  ASSERT_EQ(status, 0) << dw.stderr_text();
+  uint64_t total = whole_run_total(dw.stdout_lines());
+  std::printf("%zu storms: sent %llu, whole-run table %llu\n", storms.size(), (unsigned long long)n,
               (unsigned long long)total);
-  EXPECT_GT(n, 10000u);
   EXPECT_EQ(total, n) << testing::PrintToString(dw.stdout_lines());
   std::string err = dw.stderr_text();
   expect_accounted(err);
   EXPECT_EQ(reported(err, "events emitted"), 0u) << err;
   EXPECT_EQ(reported(err, "counted in the kernel only"), n) << err;
+}
+
+// --summary alone asks for no event: drops are only counted in the kernel,
+// and the whole-run table counts every drop of the storm.
+TEST(Storm, CountingOnlyCountsEveryDropOfTheStorm) { expect_every_drop_counted("dwsn", {-1}); }
+
+// Storms on every CPU at once (up to four): each CPU counts into its own
+// part of the kernel's table, and the parts add up to every drop sent.
+TEST(Storm, CountingOnlyCountsEveryDropOfStormsOnEveryCpu) {
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < std::min(4, int(std::thread::hardware_concurrency())); cpu++)
+    cpus.push_back(cpu);
+  expect_every_drop_counted("dwsc", cpus);
 }
 
 // Events limited to 50 a second and written to a file: the summary's totals
