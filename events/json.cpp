@@ -29,8 +29,18 @@ size_t utf8_len(std::string_view s, size_t i) {
 
 void append_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  // Printable ASCII other than '"' and '\\' is copied as it is, in runs:
+  // byte by byte, this function was a sixth of a storm's whole CPU time.
+  auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; };
   out += '"';
   for (size_t i = 0; i < s.size();) {
+    size_t end = i;
+    while (end < s.size() && plain(s[end])) end++;
+    if (end > i) {
+      out.append(s.data() + i, end - i);
+      i = end;
+      continue;
+    }
     unsigned char c = s[i];
     if (c < 0x80) {
       switch (c) {

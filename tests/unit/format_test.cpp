@@ -27,6 +27,10 @@ TEST(Json, Escaping) {
       {"\xc0\xaf", R"("\ufffd\ufffd")"},            // overlong
       {"\xed\xa0\x80", R"("\ufffd\ufffd\ufffd")"},  // surrogate
       {std::string("nul\0x", 5), R"("nul\u0000x")"},
+      {"ab\"cd\\ef\x01gh\xc3\xa9ij\x7f", R"("ab\"cd\\ef\u0001gh)"
+                                         "\xc3\xa9"
+                                         R"(ij\u007f")"},  // runs between escapes
+      {"", R"("")"},
   };
   for (const auto& c : cases) {
     std::string out;
