@@ -89,7 +89,7 @@ double storm(uint64_t n) {
 // before the row's programs (`before`) or after them.
 struct Beside {
   empty_bpf* obj = nullptr;
-  int fd = -1;
+  bpf_program* prog = nullptr;
   bpf_link* before = nullptr;
 };
 Beside beside;
@@ -97,9 +97,10 @@ Beside beside;
 // The programs' run time over a storm of `packets`, per run, and the
 // yardstick's beside them.
 Row measure(const std::string& name, const std::vector<int>& fds, uint64_t packets) {
-  bpf_link* yard = beside.before ? beside.before : bpf_program__attach(beside.obj->progs.dw_empty);
+  bpf_link* yard = beside.before ? beside.before : bpf_program__attach(beside.prog);
+  int yard_fd = bpf_program__fd(beside.prog);
   uint64_t y0 = 0, y1 = 0, yc0 = 0, yc1 = 0;
-  if (yard) y0 = prog_stat(beside.fd, &yc0);
+  if (yard) y0 = prog_stat(yard_fd, &yc0);
   auto stats = [&](uint64_t* runs) {
     uint64_t t = 0, n = 0;
     *runs = 0;
@@ -115,7 +116,7 @@ Row measure(const std::string& name, const std::vector<int>& fds, uint64_t packe
   r.storm_pps = storm(packets);
   uint64_t t1 = stats(&c1);
   if (yard) {
-    y1 = prog_stat(beside.fd, &yc1);
+    y1 = prog_stat(yard_fd, &yc1);
     if (yard != beside.before) bpf_link__destroy(yard);
     if (yc1 > yc0) r.empty_ns = double(y1 - y0) / (yc1 - yc0);
   }
@@ -124,22 +125,35 @@ Row measure(const std::string& name, const std::vector<int>& fds, uint64_t packe
   return r;
 }
 
-// One program of the yardsticks' object (bench/bpf/empty.bpf.c), loaded
-// alone and attached; nothing when this kernel refuses it.
-std::optional<Row> measure_yardstick(const char* prog_name, const std::string& label,
-                                     uint64_t packets) {
+// The yardsticks' object (bench/bpf/empty.bpf.c) with only `prog_name`
+// loaded, in *mine; null when this kernel refuses it.
+empty_bpf* load_only(const char* prog_name, bpf_program** mine) {
   empty_bpf* e = empty_bpf__open();
-  if (!e) return std::nullopt;
-  bpf_program* mine = nullptr;
+  if (!e) return nullptr;
+  *mine = nullptr;
   for (bpf_program* p = bpf_object__next_program(e->obj, nullptr); p;
        p = bpf_object__next_program(e->obj, p)) {
     bool is = std::strcmp(bpf_program__name(p), prog_name) == 0;
     bpf_program__set_autoload(p, is);
-    if (is) mine = p;
+    if (is) *mine = p;
   }
+  if (!*mine || empty_bpf__load(e)) {
+    empty_bpf__destroy(e);
+    return nullptr;
+  }
+  return e;
+}
+
+// One program of the yardsticks' object, loaded alone and attached;
+// nothing when this kernel refuses it.
+std::optional<Row> measure_yardstick(const char* prog_name, const std::string& label,
+                                     uint64_t packets) {
+  bpf_program* mine = nullptr;
+  empty_bpf* e = load_only(prog_name, &mine);
+  if (!e) return std::nullopt;
   bpf_link* link = nullptr;
   std::optional<Row> r;
-  if (mine && !empty_bpf__load(e) && (link = bpf_program__attach(mine))) {
+  if ((link = bpf_program__attach(mine))) {
     // The transport rows' records read on the other CPU, as dropwatch's
     // reader does: no wakeups, drained every millisecond.
     ring_buffer* rb = nullptr;
@@ -342,40 +356,40 @@ using Measure = std::function<std::optional<Row>()>;
 // Every row, in the order of the table.
 std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::string& only) {
   std::vector<std::pair<std::string, Measure>> rows;
+  // --only: the rows whose name holds it, and the yardstick (the first).
+  auto wanted = [&](const std::string& label) {
+    return rows.empty() || only.empty() || label.find(only) != std::string::npos;
+  };
   auto yard = [&](const char* prog, const std::string& label) {
-    if (!rows.empty() && !only.empty() && label.find(only) == std::string::npos) return;
-    rows.push_back({label, [=] { return measure_yardstick(prog, label, packets); }});
+    if (wanted(label))
+      rows.push_back({label, [=] { return measure_yardstick(prog, label, packets); }});
   };
   yard("dw_empty", "empty program (one counter increment): the yardstick");
-  {
-    yard("dw_clock_mono", "empty + bpf_ktime_get_ns()");
-    yard("dw_clock_boot", "empty + bpf_ktime_get_boot_ns() (dropwatch's)");
-    yard("dw_clock_tai", "empty + bpf_ktime_get_tai_ns()");
-    yard("dw_clock_jiffies", "empty + bpf_jiffies64() (jiffy resolution)");
-    yard("dw_clock_coarse", "empty + bpf_ktime_get_coarse_ns() (jiffy resolution)");
-    yard("dw_ring_record",
-         "empty + an accepted drop's record (488 bytes) through the BPF ring buffer, no wakeup");
-    yard("dw_ring_line", "empty + a 64-byte record through the BPF ring buffer, no wakeup");
-    yard("dw_perf_record",
-         "empty + the 488-byte record through a per-CPU perf buffer (bpf_perf_event_output)");
-    yard("dw_peer_probe_read",
-         "peer: `tcp port 3306`, one bpf_probe_read per load (pwru, Retis), rejects");
-    std::string bpftrace_label = "peer: bpftrace hand filter (`tcp port 3306`), rejects";
-    if (access("/usr/bin/bpftrace", X_OK) == 0 &&
-        (only.empty() || bpftrace_label.find(only) != std::string::npos)) {
-      // A hand filter as a bpftrace user writes one: fields through the
-      // classic tracepoint, each a probe read.
-      std::string script =
-          "tracepoint:skb:kfree_skb { $s = (struct sk_buff *)args->skbaddr; "
-          "$ip = (struct iphdr *)($s->head + $s->network_header); "
-          "if ($ip->protocol == 6) { $t = (struct tcphdr *)($s->head + $s->transport_header); "
-          "if ($t->dest == 0xea0c || $t->source == 0xea0c) { @n = count(); } } }";
-      std::string label = bpftrace_label;
-      rows.push_back({label, [=] {
-                        return measure_process(label, {"bpftrace", "-e", script}, packets,
-                                               std::chrono::seconds(1));
-                      }});
-    }
+  yard("dw_clock_mono", "empty + bpf_ktime_get_ns()");
+  yard("dw_clock_boot", "empty + bpf_ktime_get_boot_ns() (dropwatch's)");
+  yard("dw_clock_tai", "empty + bpf_ktime_get_tai_ns()");
+  yard("dw_clock_jiffies", "empty + bpf_jiffies64() (jiffy resolution)");
+  yard("dw_clock_coarse", "empty + bpf_ktime_get_coarse_ns() (jiffy resolution)");
+  yard("dw_ring_record",
+       "empty + an accepted drop's record (488 bytes) through the BPF ring buffer, no wakeup");
+  yard("dw_ring_line", "empty + a 64-byte record through the BPF ring buffer, no wakeup");
+  yard("dw_perf_record",
+       "empty + the 488-byte record through a per-CPU perf buffer (bpf_perf_event_output)");
+  yard("dw_peer_probe_read",
+       "peer: `tcp port 3306`, one bpf_probe_read per load (pwru, Retis), rejects");
+  std::string bpftrace = "peer: bpftrace hand filter (`tcp port 3306`), rejects";
+  if (access("/usr/bin/bpftrace", X_OK) == 0 && wanted(bpftrace)) {
+    // A hand filter as a bpftrace user writes one: fields through the
+    // classic tracepoint, each a probe read.
+    std::string script =
+        "tracepoint:skb:kfree_skb { $s = (struct sk_buff *)args->skbaddr; "
+        "$ip = (struct iphdr *)($s->head + $s->network_header); "
+        "if ($ip->protocol == 6) { $t = (struct tcphdr *)($s->head + $s->transport_header); "
+        "if ($t->dest == 0xea0c || $t->source == 0xea0c) { @n = count(); } } }";
+    rows.push_back({bpftrace, [=] {
+                      return measure_process(bpftrace, {"bpftrace", "-e", script}, packets,
+                                             std::chrono::seconds(1));
+                    }});
   }
   using dw::probe::AttachMode;
   const std::pair<const char*, Variant> variants[] = {
@@ -392,7 +406,6 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
       {"dropwatch, filter accepts every drop (`udp dst port 9`), no stack",
        {.filter = "udp dst port 9"}},
       {"dropwatch, no filter, no stack", {}},
-
       {"dropwatch, filter accepts, no stack, each drop with a conntrack entry (`ct`)",
        {.filter = "udp dst port 9", .conntrack = true}},
       {"dropwatch, filter accepts, no stack, `--track` (the drop takes its path)",
@@ -406,7 +419,7 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
       {"dropwatch, no filter, every stack (`--stack-budget 0`)", {.filter = "", .stack = true}},
   };
   for (const auto& [label, v] : variants) {
-    if (!only.empty() && std::string(label).find(only) == std::string::npos) continue;
+    if (!wanted(label)) continue;
     std::string l = label;
     Variant var = v;
     rows.push_back({l, [=] { return std::optional<Row>(measure_dropwatch(l, var, packets)); }});
@@ -423,7 +436,7 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
        {"--filter", "tcp port 3306"}},
   };
   for (const auto& [label, args] : binaries) {
-    if (!only.empty() && std::string(label).find(only) == std::string::npos) continue;
+    if (!wanted(label)) continue;
     std::string l = label;
     std::vector<std::string> argv = {std::string(DW_BIN_DIR) + "/dropwatch", "-o", "json"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -471,14 +484,8 @@ int main(int argc, char** argv) {
   }
   libbpf_set_print([](libbpf_print_level, const char*, va_list) { return 0; });
 
-  beside.obj = empty_bpf__open();
-  if (beside.obj) {
-    for (bpf_program* p = bpf_object__next_program(beside.obj->obj, nullptr); p;
-         p = bpf_object__next_program(beside.obj->obj, p))
-      bpf_program__set_autoload(p, p == beside.obj->progs.dw_empty);
-    if (empty_bpf__load(beside.obj) == 0) beside.fd = bpf_program__fd(beside.obj->progs.dw_empty);
-  }
-  if (beside.fd < 0) {
+  beside.obj = load_only("dw_empty", &beside.prog);
+  if (!beside.obj) {
     std::fprintf(stderr, "dw_probe_cost: cannot load the yardstick\n");
     return 1;
   }
@@ -493,7 +500,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < rows.size(); i++) {
       double pps = storm(packets);
       no_probe.push_back(pps);
-      if (round % 2) beside.before = bpf_program__attach(beside.obj->progs.dw_empty);
+      if (round % 2) beside.before = bpf_program__attach(beside.prog);
       auto r = rows[i].second();
       if (beside.before) bpf_link__destroy(beside.before);
       beside.before = nullptr;
