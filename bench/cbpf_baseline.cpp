@@ -140,7 +140,8 @@ filter::FilterDef cbpf_filter(const bpf_program* prog) {
 
 namespace dw::bench {
 
-filter::Expected<std::vector<uint8_t>> link_probe_cbpf(const std::string& expr) {
+filter::Expected<std::vector<uint8_t>> link_probe_cbpf(const std::string& expr,
+                                                       std::span<const RodataValue> rodata) {
   // Kept for the process's life: the translated bodies refer to them.
   static bpf_program link{}, net{};
   pcap_t* eth = pcap_open_dead(DLT_EN10MB, 65535);
@@ -156,7 +157,7 @@ filter::Expected<std::vector<uint8_t>> link_probe_cbpf(const std::string& expr) 
   filter::ObjectOptions oo;
   oo.capacity = DW_SNAPLEN_MAX;
   oo.optimize_filters = false;
-  return filter::link_program(bpf::probe_bitcode(), {a, b}, oo);
+  return filter::link_program(bpf::probe_bitcode(), {a, b}, oo, rodata);
 }
 
 }  // namespace dw::bench

@@ -5,13 +5,16 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "common/rodata.h"
 #include "compiler/diagnostic.h"
 
 namespace dw::bench {
 
-filter::Expected<std::vector<uint8_t>> link_probe_cbpf(const std::string& expr);
+filter::Expected<std::vector<uint8_t>> link_probe_cbpf(const std::string& expr,
+                                                       std::span<const RodataValue> rodata);
 
 }  // namespace dw::bench

@@ -205,9 +205,15 @@ struct Variant {
   bool points = false;     // with track: measure the path points, not the drop
 };
 
-std::vector<uint8_t> link_variant(const Variant& v) {
+// The variant's probe, its knobs folded in as dropwatch folds them.
+std::vector<uint8_t> link_variant(const Variant& v, const dw::probe::Config& o) {
+  auto rodata = dw::probe::Probe::rodata(o);
+  if (!rodata) {
+    std::fprintf(stderr, "dw_probe_cost: %s\n", rodata.error().message.c_str());
+    std::exit(1);
+  }
   if (v.cbpf) {
-    auto elf = dw::bench::link_probe_cbpf(v.filter);
+    auto elf = dw::bench::link_probe_cbpf(v.filter, *rodata);
     if (!elf) {
       std::fprintf(stderr, "dw_probe_cost: %s\n", elf.error().message.c_str());
       std::exit(1);
@@ -223,7 +229,7 @@ std::vector<uint8_t> link_variant(const Variant& v) {
     }
     f.emplace(std::move(*compiled));
   }
-  auto elf = dw::filter::link_probe(f ? &*f : nullptr);
+  auto elf = dw::filter::link_probe(f ? &*f : nullptr, *rodata);
   if (!elf) {
     std::fprintf(stderr, "dw_probe_cost: %s\n", elf.error().message.c_str());
     std::exit(1);
@@ -274,7 +280,7 @@ Row measure_dropwatch(const std::string& name, const Variant& v, uint64_t packet
     std::fprintf(stderr, "dw_probe_cost: cannot add the conntrack rule\n");
     std::exit(1);
   }
-  std::vector<uint8_t> elf = link_variant(v);
+  std::vector<uint8_t> elf = link_variant(v, o);
   auto p = dw::probe::Probe::start(elf, o);
   if (!p) {
     std::fprintf(stderr, "dw_probe_cost: %s\n", p.error().message.c_str());

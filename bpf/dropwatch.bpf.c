@@ -12,15 +12,21 @@
  * the BTF tracepoint too); bpf_get_current_task_btf() came in 5.11, the
  * socket's cgroup pointer in 5.15, skb->vlan_all in 6.2.
  *
- * handle_drop() runs these steps, cheapest first; a drop that a gate rejects
+ * Each entry runs these steps, cheapest first; a drop that a gate rejects
  * reserves nothing and copies nothing (in place) or at most its headers
- * (copy), and every drop ends in exactly one counter (dropwatch_abi.h):
+ * (copy), and every drop ends in exactly one counter (dropwatch_abi.h).
+ * Steps 1-5 (pass_gates) are inline in the entry and keep nothing on the
+ * stack; 6 alone is inline too when nothing asks for events (count_only);
+ * 6-11 with events are a function of their own (keep_*). The loader's
+ * knobs are constants of the code (compiler/link.h), so what an option
+ * does not need is not there:
  *   1. gate_noise      the drop's location is in a function a noise rule names
  *   2. gate_reason     --reason / --reason-excluded: one hash lookup
  *   3. gate_device     --netns, --device / --device-excluded
  *   4. locate          where the captured bytes start and how many there are
  *   5. gate_filter     the compiled --filter, on the bytes where they lie
- *                      (in place) or on a copy of them (older kernels)
+ *                      (in place) or on a copy of them (older kernels,
+ *                      VLAN-tagged frames: filter_copied_*)
  *   6. count_drop      the in-kernel drop table; the end when no output
  *                      asks for events (--summary, --metrics)
  *   7. rate_allows     --max-events-per-second, a token bucket per CPU
@@ -44,7 +50,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 _Static_assert(sizeof(struct dw_event) == DW_EVENT_HEADER_SIZE, "event header layout");
 
-/* Set by the loader before load; frozen, so the verifier sees constants. */
+/* The knobs: constants of the code, folded in when the probe is linked
+ * (compiler/link.h), and the same values in .rodata, set by the loader
+ * (probe::Probe::rodata). */
 const volatile __u32 cfg_snaplen = DW_SNAPLEN_DEFAULT;
 const volatile __u8 cfg_stack = 1;
 const volatile __u8 cfg_filter = 0; /* the filters below are real */
@@ -312,7 +320,9 @@ static __always_inline bool gate_device(struct drop *d, struct dw_counters *c, c
 	}
 	if (cfg_device_mode != DW_LIST_OFF) {
 		/* no device: an allow list drops it, a deny list passes it */
-		bool reject = d->dev ? list_rejects(cfg_device_mode, &devices, &d->dk)
+		/* a copy: the drop's own fields stay in registers */
+		struct dw_dev_key key = d->dk;
+		bool reject = d->dev ? list_rejects(cfg_device_mode, &devices, &key)
 				     : cfg_device_mode == DW_LIST_ALLOW;
 		if (reject) {
 			c->device_rejected++;
@@ -371,12 +381,18 @@ static __always_inline void locate(struct drop *d, const bool btf)
 		cap = DW_SNAPLEN_MAX;
 	d->cap = cap;
 	/* An offloaded VLAN tag is shown as if it were in the frame, as a live
-   * capture on Linux shows it. */
-	if (d->origin == DW_ORIGIN_MAC && vlan_tagged(skb, btf)) {
-		d->vlan = true;
-		d->vlan_tci = DW_READ(btf, skb->vlan_tci, skb, vlan_tci);
-		d->vlan_proto = DW_READ(btf, skb->vlan_proto, skb, vlan_proto);
-	}
+	 * capture on Linux shows it: read_vlan() reads it where it is copied. */
+	d->vlan = d->origin == DW_ORIGIN_MAC && vlan_tagged(skb, btf);
+}
+
+static __always_inline void read_vlan(struct drop *d, const bool btf)
+{
+	struct sk_buff *skb = d->skb;
+
+	if (!d->vlan)
+		return;
+	d->vlan_tci = DW_READ(btf, skb->vlan_tci, skb, vlan_tci);
+	d->vlan_proto = DW_READ(btf, skb->vlan_proto, skb, vlan_proto);
 }
 
 /* The captured bytes copied to `dst` (room for cfg_snaplen + 4 bytes), the
@@ -407,55 +423,84 @@ static __always_inline __u32 copy_capture(__u8 *dst, const struct drop *d)
 }
 
 /* 5. The compiled filter: frames from the MAC header of an Ethernet-like
- * device go to the link-level entry, the rest to the network-level one.
- * In place the filter reads the skb's own bytes (`cap` of them, as a copy
- * would have); a frame whose VLAN tag must be put back is copied.
- * 1: keep, 0: rejected, -1: no header to filter on. */
-static __always_inline int filter_verdict(struct drop *d, const bool btf, const bool in_place)
+ * device go to the link-level entry, the rest to the network-level one,
+ * past a link header it cannot read. 1: keep, 0: rejected. */
+static __always_inline int run_filter(const struct drop *d, const __u8 *data, __u32 cap,
+				      __u32 wire, const bool btf)
 {
-	if (d->origin == DW_ORIGIN_NONE)
-		return -1;
 	struct net_device *dev = d->dev;
 	__u16 type = dev ? DW_READ(btf, dev->type, dev, type) : 0;
-	bool link = d->origin == DW_ORIGIN_MAC && (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK);
-	__u32 off = d->origin == DW_ORIGIN_MAC && !link ? d->net_offset : 0;
-	const __u8 *data;
-	__u32 cap, wire = d->wire_len;
-	if (in_place && !d->vlan) {
-		data = bpf_rdonly_cast((void *)(d->head + d->start), 0);
-		cap = d->cap;
-		d->in_place = true;
-	} else {
-		__u32 zero = 0;
-		struct dw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-		if (!s)
-			return 0;
-		data = s->bytes;
-		cap = copy_capture(s->bytes, d);
-		if (d->vlan) {
-			wire += VLAN_HLEN;
-			off += off ? VLAN_HLEN : 0;
-		}
-	}
-	if (link)
+	if (d->origin == DW_ORIGIN_MAC && (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK))
 		return dw_filter_link(data, cap, wire) != 0;
-	if (!off)
+	if (d->origin != DW_ORIGIN_MAC)
 		return dw_filter_net(data, cap, wire) != 0;
-	/* a link header we captured but cannot read: skip it. (A separate
+	/* A link header we captured but cannot read: skip it. (A separate
 	 * call: 5.10's verifier loses the pointer after clamping a zero
 	 * offset.) */
+	__u32 off = d->net_offset;
+	if (d->vlan)
+		off += VLAN_HLEN;
 	if (off > cap)
 		off = cap;
 	off &= 0xff;
 	return dw_filter_net(data + off, cap - off, wire - off) != 0;
 }
 
-static __always_inline bool gate_filter(struct drop *d, struct dw_counters *c, const bool btf,
-					const bool in_place)
+/* The filter on a copy of the bytes, with an offloaded VLAN tag put back:
+ * on kernels without in-place reads, and for tagged frames. A function of
+ * its own, called with the skb only, so the copy's frame and registers are
+ * not those of the gates. -1: no header to filter on. */
+static __always_inline int filter_copied(struct sk_buff *skb, const bool btf)
+{
+	struct drop d;
+	__u32 zero = 0;
+
+	init_drop(&d, skb, NULL, btf);
+	locate(&d, btf);
+	if (d.origin == DW_ORIGIN_NONE)
+		return -1;
+	read_vlan(&d, btf);
+	struct dw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	__u32 cap = copy_capture(s->bytes, &d);
+	return run_filter(&d, s->bytes, cap, d.wire_len + (d.vlan ? VLAN_HLEN : 0), btf);
+}
+
+static __noinline int filter_copied_btf(struct sk_buff *skb)
+{
+	return filter_copied(skb, true);
+}
+
+static __noinline int filter_copied_tp(struct sk_buff *skb)
+{
+	return filter_copied(skb, false);
+}
+
+/* In place the filter reads the skb's own bytes (`cap` of them, as a copy
+ * would have) through bpf_rdonly_cast(): nothing is copied. */
+static __always_inline int filter_verdict(struct sk_buff *skb, const bool btf,
+					  const bool in_place)
+{
+	if (!in_place)
+		return btf ? filter_copied_btf(skb) : filter_copied_tp(skb);
+	struct drop d;
+	init_drop(&d, skb, NULL, btf);
+	locate(&d, btf);
+	if (d.origin == DW_ORIGIN_NONE)
+		return -1;
+	if (d.vlan)
+		return filter_copied_btf(skb);
+	const __u8 *data = bpf_rdonly_cast((void *)(d.head + d.start), 0);
+	return run_filter(&d, data, d.cap, d.wire_len, btf);
+}
+
+static __always_inline bool gate_filter(struct sk_buff *skb, struct dw_counters *c,
+					const bool btf, const bool in_place)
 {
 	if (!cfg_filter)
 		return false;
-	int v = filter_verdict(d, btf, in_place);
+	int v = filter_verdict(skb, btf, in_place);
 	if (v < 0)
 		c->no_header_filtered++;
 	else if (!v)
@@ -683,46 +728,77 @@ static __always_inline void fill_stack(void *ctx, struct dw_event *e)
 	e->stack_bytes = stack;
 }
 
-static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason,
-				       struct sock *rx_sk, const bool btf, const bool in_place)
+/* Steps 1-5: this CPU's state when the drop passed every gate, else null.
+ * Nothing lives across the filter's call but the context and the counters,
+ * and no struct reaches the stack: a rejected drop touches few lines. */
+static __always_inline struct dw_cpu_state *pass_gates(struct sk_buff *skb, __u64 location,
+						       __u32 reason, struct sock *rx_sk,
+						       const bool btf, const bool in_place)
 {
 	/* Not drops: the kernel reports normal frees through the same path. */
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
-		return 0;
+		return NULL;
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_NOT_DROPPED_YET) &&
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_NOT_DROPPED_YET))
-		return 0;
+		return NULL;
 
 	__u32 cpu_id = bpf_get_smp_processor_id();
 	struct dw_cpu_state *cpu = bpf_map_lookup_elem(&counters, &cpu_id);
 	if (!cpu)
-		return 0;
+		return NULL;
 	struct dw_counters *c = &cpu->c;
 	c->seen++;
 
 	if (gate_noise(location)) {
 		c->noise++;
-		return 0;
+		return NULL;
 	}
 	if (gate_reason(reason)) {
 		c->reason_rejected++;
-		return 0;
+		return NULL;
 	}
+	if (cfg_netns || cfg_device_mode != DW_LIST_OFF) {
+		struct drop d;
+		init_drop(&d, skb, rx_sk, btf);
+		if (gate_device(&d, c, btf))
+			return NULL;
+	}
+	return gate_filter(skb, c, btf, in_place) ? NULL : cpu;
+}
+
+/* 6. Counting only (--summary, --metrics): the drop table, and done. */
+static __always_inline int count_only(struct dw_cpu_state *cpu, struct sk_buff *skb,
+				      __u64 location, __u32 reason, struct sock *rx_sk,
+				      const bool btf)
+{
+	struct drop d;
+
+	init_drop(&d, skb, rx_sk, btf);
+	count_drop(&d, location, reason, bpf_get_smp_processor_id(), &cpu->c, btf);
+	cpu->c.counted++;
+	return 0;
+}
+
+/* Steps 6-11 with events: a function of its own, so the event's frame
+ * (over 64 bytes, which 6.x kernels give a per-CPU private stack) is not
+ * the gates' (above), called with the context only. The packet is located
+ * again: a few loads, for kept drops only. */
+static __always_inline int keep_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason,
+				     struct sock *rx_sk, const bool btf, const bool in_place)
+{
+	__u32 cpu_id = bpf_get_smp_processor_id();
+	struct dw_cpu_state *cpu = bpf_map_lookup_elem(&counters, &cpu_id);
+	if (!cpu)
+		return 0;
+	struct dw_counters *c = &cpu->c;
 	struct drop d;
 	init_drop(&d, skb, rx_sk, btf);
-	if (gate_device(&d, c, btf))
-		return 0;
-	/* Counting without a filter needs no packet. */
-	if (cfg_filter || cfg_events)
-		locate(&d, btf);
-	if (gate_filter(&d, c, btf, in_place))
-		return 0;
 	count_drop(&d, location, reason, cpu_id, c, btf);
-	if (!cfg_events) {
-		c->counted++;
-		return 0;
-	}
+	locate(&d, btf);
+	read_vlan(&d, btf);
+	/* what the filter read, as filter_verdict() chose */
+	d.in_place = cfg_filter && in_place && !d.vlan && d.origin != DW_ORIGIN_NONE;
 
 	/* One clock read serves the event, the rate and the stack budget. */
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -735,7 +811,7 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 		     (!cfg_stack_interval_ns ||
 		      bucket_allows(&cpu->stacks, now, cfg_stack_interval_ns, cfg_stack_burst_ns));
 	/* 8. The record is the event: reserved first, written once. Its size
-   * is a constant of this load (the verifier wants one). */
+	 * is a constant of this load (the verifier wants one). */
 	struct dw_event *e;
 	if (stack)
 		e = bpf_ringbuf_reserve(
@@ -772,44 +848,68 @@ static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, __u64 loc
 	return 0;
 }
 
-/* The BTF tracepoint's arguments: (skb, location[, reason[, rx_sk]]); an
- * argument this kernel does not pass is never read. */
-static __always_inline int on_btf(__u64 *ctx, const bool in_place)
-{
-	struct sk_buff *skb = (struct sk_buff *)ctx[0];
-	__u32 reason = 0;
-	struct sock *rx_sk = NULL;
+/* The entries' arguments: the BTF tracepoint's (skb, location[, reason[,
+ * rx_sk]]), the classic one's record; an argument this kernel does not
+ * pass is never read. Each entry runs the gates inline and calls its own
+ * copy of the rest. */
+#define DW_BTF_ARGS(ctx)                                                     \
+	struct sk_buff *skb = (struct sk_buff *)(ctx)[0];                    \
+	__u64 location = (ctx)[1];                                           \
+	__u32 reason = HAVE_REASON ? (__u32)(ctx)[2] : 0;                    \
+	struct sock *rx_sk = HAVE_RX_SK ? (struct sock *)(ctx)[3] : NULL
 
-	if (HAVE_REASON)
-		reason = ctx[2];
-	if (HAVE_RX_SK)
-		rx_sk = (struct sock *)ctx[3];
-	return handle_drop(ctx, skb, ctx[1], reason, rx_sk, true, in_place);
+#define DW_TP_ARGS(args)                                                         \
+	struct sk_buff *skb = (args)->skbaddr;                                   \
+	__u64 location = (__u64)(args)->location;                                \
+	__u32 reason = bpf_core_field_exists((args)->reason) ? (args)->reason : 0; \
+	struct sock *rx_sk = bpf_core_field_exists((args)->rx_sk) ? (args)->rx_sk : NULL
+
+static __noinline int keep_btf(__u64 *ctx)
+{
+	DW_BTF_ARGS(ctx);
+	return keep_drop(ctx, skb, location, reason, rx_sk, true, true);
+}
+
+static __noinline int keep_btf_copy(__u64 *ctx)
+{
+	DW_BTF_ARGS(ctx);
+	return keep_drop(ctx, skb, location, reason, rx_sk, true, false);
+}
+
+static __noinline int keep_tp(struct trace_event_raw_kfree_skb *args)
+{
+	DW_TP_ARGS(args);
+	return keep_drop(args, skb, location, reason, rx_sk, false, false);
 }
 
 SEC("tp_btf/kfree_skb")
 int dw_kfree_skb_btf(__u64 *ctx)
 {
-	return on_btf(ctx, true);
+	DW_BTF_ARGS(ctx);
+	struct dw_cpu_state *cpu = pass_gates(skb, location, reason, rx_sk, true, true);
+	if (!cpu)
+		return 0;
+	return cfg_events ? keep_btf(ctx) : count_only(cpu, skb, location, reason, rx_sk, true);
 }
 
 SEC("tp_btf/kfree_skb")
 int dw_kfree_skb_btf_copy(__u64 *ctx)
 {
-	return on_btf(ctx, false);
+	DW_BTF_ARGS(ctx);
+	struct dw_cpu_state *cpu = pass_gates(skb, location, reason, rx_sk, true, false);
+	if (!cpu)
+		return 0;
+	return cfg_events ? keep_btf_copy(ctx) : count_only(cpu, skb, location, reason, rx_sk, true);
 }
 
 SEC("tracepoint/skb/kfree_skb")
 int dw_kfree_skb_tp(struct trace_event_raw_kfree_skb *args)
 {
-	__u32 reason = 0;
-	struct sock *rx_sk = NULL;
-
-	if (bpf_core_field_exists(args->reason))
-		reason = args->reason;
-	if (bpf_core_field_exists(args->rx_sk))
-		rx_sk = args->rx_sk;
-	return handle_drop(args, args->skbaddr, (__u64)args->location, reason, rx_sk, false, false);
+	DW_TP_ARGS(args);
+	struct dw_cpu_state *cpu = pass_gates(skb, location, reason, rx_sk, false, false);
+	if (!cpu)
+		return 0;
+	return cfg_events ? keep_tp(args) : count_only(cpu, skb, location, reason, rx_sk, false);
 }
 
 /* --track: the points a packet passes on its way, each a BTF tracepoint
@@ -826,10 +926,7 @@ static __always_inline int track_hop(struct sk_buff *skb, struct net_device *dev
 
 	if (!p || p->head != head) {
 		if (cfg_filter) {
-			struct drop d;
-			init_drop(&d, skb, NULL, true);
-			locate(&d, true);
-			if (filter_verdict(&d, true, in_place) <= 0) {
+			if (filter_verdict(skb, true, in_place) <= 0) {
 				if (p)
 					bpf_map_delete_elem(&paths, &key);
 				return 0;

@@ -117,25 +117,38 @@ int plan_gates(const WatchOptions& w, const probe::DropReasons& reasons, probe::
   return 0;
 }
 
-// The filter compiled and linked into the probe, before any output file is
-// touched: a filter that cannot be compiled changes nothing on disk.
-int plan_object(const WatchOptions& w, Plan& plan) {
-  std::optional<filter::DropFilter> f;
-  if (!w.filter.empty()) {
-    auto compiled = filter::compile_drop_filter(w.filter);
-    if (!compiled) {
-      std::fputs(compiled.error().render(w.filter).c_str(), stderr);
-      return kExitUsage;
-    }
-    f.emplace(std::move(*compiled));
+// Events go to one place: the socket, the file, or standard output (not
+// with -w alone, nor with --summary unless --print asks for them).
+bool events_out(const WatchOptions& w) {
+  return (w.write_path.empty() || w.print) &&
+         (!w.storage_spec.empty() || !w.output_file.empty() || w.print || !w.summary_secs);
+}
+
+// The filter compiled, before any output file is touched: a filter that
+// cannot be compiled changes nothing on disk.
+int plan_filter(const WatchOptions& w, std::optional<filter::DropFilter>& f) {
+  if (w.filter.empty()) return 0;
+  auto compiled = filter::compile_drop_filter(w.filter);
+  if (!compiled) {
+    std::fputs(compiled.error().render(w.filter).c_str(), stderr);
+    return kExitUsage;
   }
-  auto elf = filter::link_probe(f ? &*f : nullptr);
+  f.emplace(std::move(*compiled));
+  return 0;
+}
+
+// The filter linked into the probe with every knob folded in, once the
+// knobs are all known (still before any output file is touched).
+int plan_object(const std::optional<filter::DropFilter>& f, Plan& plan) {
+  plan.config.filter = f.has_value();
+  auto rodata = probe::Probe::rodata(plan.config);
+  if (!rodata) return report_error(rodata.error(), kExitUsage);
+  auto elf = filter::link_probe(f ? &*f : nullptr, *rodata);
   if (!elf) {
     std::fprintf(stderr, "dropwatch: %s\n", elf.error().message.c_str());
     return f ? kExitUsage : kExitFailure;
   }
   plan.elf = std::move(*elf);
-  plan.config.filter = f.has_value();
   return 0;
 }
 
@@ -144,7 +157,6 @@ void plan_knobs(const WatchOptions& w, probe::Config& c) {
   c.snaplen = w.snaplen;
   c.stack = w.stack;
   c.stack_budget = w.stack_budget;
-  c.track = w.track;
   c.track_max = w.track_max;
   c.ringbuf_bytes = w.ringbuf_mib << 20;
   c.attach = w.attach == "tp_btf"        ? probe::AttachMode::Btf
@@ -152,14 +164,20 @@ void plan_knobs(const WatchOptions& w, probe::Config& c) {
              : w.attach == "tracepoint"  ? probe::AttachMode::Tracepoint
                                          : probe::AttachMode::Auto;
   c.verbose = w.verbose;
+  // Without an output that takes events, drops are only counted in the
+  // kernel; a path is only read by an event.
+  c.events = !w.write_path.empty() || events_out(w);
+  c.track = w.track && c.events;
 }
 
 // Everything before the outputs are opened. -1: a listing was printed.
 int make_plan(const WatchOptions& w, const probe::DropReasons& reasons, Plan& plan) {
+  std::optional<filter::DropFilter> f;
   if (int rc = plan_noise(w, plan)) return rc;
-  if (int rc = plan_object(w, plan)) return rc;
+  if (int rc = plan_filter(w, f)) return rc;
   if (int rc = plan_gates(w, reasons, plan.config, plan.nft_netns)) return rc;
   plan_knobs(w, plan.config);
+  if (int rc = plan_object(f, plan)) return rc;
   return 0;
 }
 
@@ -175,9 +193,6 @@ struct Outputs {
   std::optional<events::EventPrinter> printer;
   std::optional<events::DropSummary> summary;
   bool events_out = true;  // events go to the socket, the file or stdout
-
-  // Something takes events; else the probe only counts drops in the kernel.
-  bool want_events() const { return pcap || printer || (events_out && (storage || file)); }
 
   std::vector<events::Sink*> sinks() {
     std::vector<events::Sink*> l;
@@ -224,9 +239,7 @@ Status open_outputs(const WatchOptions& w, Outputs& o) {
     if (!st) return std::unexpected(st.error());
     o.storage.emplace(std::move(*st));
   }
-  // Events go to one place: the socket, the file, or standard output (not
-  // with -w alone, nor with --summary unless --print asks for them).
-  o.events_out = (!o.pcap || w.print) && (o.storage || o.file || w.print || !w.summary_secs);
+  o.events_out = events_out(w);
   bool to_stdout = o.events_out && !o.storage && !o.file;
   if (!to_stdout && w.summary_secs <= 0) return {};
   auto s = events::RecordStream::open("-");
@@ -277,8 +290,6 @@ void say_what_is_missing(const probe::Probe& p, const probe::Config& c) {
 int watch(const WatchOptions& w, Plan& plan, Outputs& out, const probe::DropReasons& reasons) {
   if (!plan.noise) return kExitFailure;  // make_plan() sets it
   install_signals();
-  plan.config.events = out.want_events();
-  plan.config.track = plan.config.track && plan.config.events;  // a path is only read by events
   // The ruleset is changed before the probe loads, and put back by the
   // tracer's destructor on every way out of here.
   std::unique_ptr<probe::NftTracer> nft;

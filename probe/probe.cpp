@@ -165,26 +165,27 @@ static std::vector<bpf_program*> all_track_programs(dropwatch_bpf* sk) {
   return all;
 }
 
-// The rodata knobs; false (with *why) for a value the probe cannot take.
-static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
-  sk->rodata->cfg_snaplen = std::min<uint32_t>(o.snaplen, DW_SNAPLEN_MAX);
-  sk->rodata->cfg_stack = o.stack && o.events ? 1 : 0;
-  sk->rodata->cfg_events = o.events ? 1 : 0;
-  sk->rodata->cfg_wakeup_bytes = o.ringbuf_bytes / 4;
-  sk->rodata->cfg_filter = o.filter ? 1 : 0;
-  sk->rodata->cfg_reason_mode = uint8_t(o.reason_mode);
-  sk->rodata->cfg_device_mode = uint8_t(o.device_mode);
-  sk->rodata->cfg_netns = o.netns;
-  if (o.noise_ranges.size() > DW_NOISE_MAX) {
-    *why = "too many noise locations: " + std::to_string(o.noise_ranges.size()) + ", at most " +
-           std::to_string(DW_NOISE_MAX);
-    return false;
-  }
+using Rodata = dropwatch_bpf::dropwatch_bpf__rodata;
+
+// The knobs, as the program's .rodata.
+static Result<Rodata> knobs(const Config& o) {
+  Rodata r{};
+  r.cfg_snaplen = std::min<uint32_t>(o.snaplen, DW_SNAPLEN_MAX);
+  r.cfg_stack = o.stack && o.events ? 1 : 0;
+  r.cfg_events = o.events ? 1 : 0;
+  r.cfg_wakeup_bytes = o.ringbuf_bytes / 4;
+  r.cfg_filter = o.filter ? 1 : 0;
+  r.cfg_reason_mode = uint8_t(o.reason_mode);
+  r.cfg_device_mode = uint8_t(o.device_mode);
+  r.cfg_netns = o.netns;
+  if (o.noise_ranges.size() > DW_NOISE_MAX)
+    return fail("too many noise locations: " + std::to_string(o.noise_ranges.size()) +
+                ", at most " + std::to_string(DW_NOISE_MAX));
   for (size_t i = 0; i < o.noise_ranges.size(); i++) {
-    sk->rodata->cfg_noise[i].start = o.noise_ranges[i].first;
-    sk->rodata->cfg_noise[i].end = o.noise_ranges[i].second;
+    r.cfg_noise[i].start = o.noise_ranges[i].first;
+    r.cfg_noise[i].end = o.noise_ranges[i].second;
   }
-  sk->rodata->cfg_noise_count = uint32_t(o.noise_ranges.size());
+  r.cfg_noise_count = uint32_t(o.noise_ranges.size());
   // Each CPU gets its share of a rate (no shared state on the hot path),
   // and a burst of one second's share.
   uint64_t ncpus = std::max(1, libbpf_num_possible_cpus());
@@ -194,9 +195,50 @@ static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
     interval = i;
     burst = std::max<uint64_t>(i, 1000000000ull);
   };
-  bucket(o.max_events_per_second, sk->rodata->cfg_rate_interval_ns, sk->rodata->cfg_rate_burst_ns);
-  bucket(o.stack_budget, sk->rodata->cfg_stack_interval_ns, sk->rodata->cfg_stack_burst_ns);
-  sk->rodata->cfg_track = o.track ? 1 : 0;
+  bucket(o.max_events_per_second, r.cfg_rate_interval_ns, r.cfg_rate_burst_ns);
+  bucket(o.stack_budget, r.cfg_stack_interval_ns, r.cfg_stack_burst_ns);
+  r.cfg_track = o.track ? 1 : 0;
+  return r;
+}
+
+Result<std::vector<RodataValue>> Probe::rodata(const Config& c) {
+  auto r = knobs(c);
+  if (!r) return std::unexpected(r.error());
+  auto bytes = [](const auto& field) {
+    auto* p = reinterpret_cast<const uint8_t*>(&field);
+    return std::vector<uint8_t>(p, p + sizeof(field));
+  };
+  std::vector<RodataValue> out;
+#define DW_RODATA_VALUE(name) out.push_back({#name, bytes(r->name)});
+  DW_RODATA_VALUE(cfg_snaplen)
+  DW_RODATA_VALUE(cfg_stack)
+  DW_RODATA_VALUE(cfg_filter)
+  DW_RODATA_VALUE(cfg_reason_mode)
+  DW_RODATA_VALUE(cfg_device_mode)
+  DW_RODATA_VALUE(cfg_netns)
+  DW_RODATA_VALUE(cfg_noise_count)
+  DW_RODATA_VALUE(cfg_noise)
+  DW_RODATA_VALUE(cfg_rate_interval_ns)
+  DW_RODATA_VALUE(cfg_rate_burst_ns)
+  DW_RODATA_VALUE(cfg_stack_interval_ns)
+  DW_RODATA_VALUE(cfg_stack_burst_ns)
+  DW_RODATA_VALUE(cfg_events)
+  DW_RODATA_VALUE(cfg_wakeup_bytes)
+  DW_RODATA_VALUE(cfg_track)
+#undef DW_RODATA_VALUE
+  return out;
+}
+
+// The knobs and the maps' sizes; false (with *why) for a value the probe
+// cannot take.
+static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
+  auto r = knobs(o);
+  if (!r) {
+    *why = r.error().message;
+    return false;
+  }
+  *sk->rodata = *r;
+  uint64_t ncpus = std::max(1, libbpf_num_possible_cpus());
   // The LRU map is preallocated: a single entry when nothing is tracked.
   if (int err = bpf_map__set_max_entries(sk->maps.paths, o.track ? std::max(o.track_max, 1u) : 1)) {
     *why = "invalid --track size " + std::to_string(o.track_max) + ": " + errno_text(err);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/rodata.h"
 #include "probe/counters.h"
 
 namespace dw::probe {
@@ -73,7 +74,10 @@ class Probe {
  public:
   using RecordFn = std::function<void(std::span<const uint8_t>)>;
 
-  // `elf` is the probe linked with its filters; it is copied.
+  // The knobs of `c` as the program's read-only globals, for the linker to
+  // fold in (compiler/link.h); start() writes the same into .rodata.
+  static Result<std::vector<RodataValue>> rodata(const Config& c);
+  // `elf` is the probe linked with its filters and rodata(c); it is copied.
   static Result<std::unique_ptr<Probe>> start(std::span<const uint8_t> elf, const Config& c);
   ~Probe();
   Probe(const Probe&) = delete;
