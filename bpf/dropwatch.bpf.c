@@ -401,7 +401,11 @@ static __always_inline __u32 copy_capture(__u8 *dst, const struct drop *d)
 {
 	__u32 cap = d->cap;
 	__u32 shift = d->vlan ? VLAN_HLEN : 0;
-	/* bounds the verifier sees here, whatever it kept of d->cap's */
+	/* Bounds the verifier sees here, whatever it kept of d->cap's: opaque
+	 * to the compiler first, or it reuses locate()'s clamp of the same
+	 * value (the knobs are constants), spilled, and before 5.14 a 32-bit
+	 * value filled from the stack has no bounds. */
+	barrier_var(cap);
 	if (cap > DW_SNAPLEN_MAX)
 		cap = DW_SNAPLEN_MAX;
 	if (cap > cfg_snaplen)
