@@ -15,8 +15,8 @@
  * Each entry runs these steps, cheapest first; a drop that a gate rejects
  * reserves nothing and copies nothing (in place) or at most its headers
  * (copy), and every drop ends in exactly one counter (dropwatch_abi.h).
- * Steps 1-5 (pass_gates) are inline in the entry and keep nothing on the
- * stack; 6 alone is inline too when nothing asks for events (count_only);
+ * Steps 1-5 (pass_gates) are inline in the entry and keep no struct on
+ * the stack; 6 alone is inline too when nothing asks for events (count_only);
  * 6-11 with events are a function of their own (keep_*). The loader's
  * knobs are constants of the code (compiler/link.h), so what an option
  * does not need is not there:
@@ -784,10 +784,10 @@ static __always_inline int count_only(struct dw_cpu_state *cpu, struct sk_buff *
 	return 0;
 }
 
-/* Steps 6-11 with events: a function of its own, so the event's frame
- * (over 64 bytes, which 6.x kernels give a per-CPU private stack) is not
- * the gates' (above), called with the context only. The packet is located
- * again: a few loads, for kept drops only. */
+/* Steps 6-11 with events: a function of its own, so the event's frame (the
+ * drop, the conntrack copy) and its registers are not the gates' (above);
+ * called with the context only. The packet is located again: a few loads,
+ * for kept drops only. */
 static __always_inline int keep_drop(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason,
 				     struct sock *rx_sk, const bool btf, const bool in_place)
 {
