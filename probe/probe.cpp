@@ -167,6 +167,9 @@ static std::vector<bpf_program*> all_track_programs(dropwatch_bpf* sk) {
 
 using Rodata = dropwatch_bpf::dropwatch_bpf__rodata;
 
+// The CPUs the per-CPU state is sized for (possible, not online ones).
+static int possible_cpus() { return std::max(1, libbpf_num_possible_cpus()); }
+
 // The knobs, as the program's .rodata.
 static Result<Rodata> knobs(const Config& o) {
   Rodata r{};
@@ -188,7 +191,7 @@ static Result<Rodata> knobs(const Config& o) {
   r.cfg_noise_count = uint32_t(o.noise_ranges.size());
   // Each CPU gets its share of a rate (no shared state on the hot path),
   // and a burst of one second's share.
-  uint64_t ncpus = std::max(1, libbpf_num_possible_cpus());
+  uint64_t ncpus = possible_cpus();
   auto bucket = [&](uint32_t per_second, __u64& interval, __u64& burst) {
     if (!per_second) return;
     uint64_t i = std::max<uint64_t>(1000000000ull * ncpus / per_second, 1);
@@ -238,7 +241,7 @@ static bool configure(dropwatch_bpf* sk, const Config& o, std::string* why) {
     return false;
   }
   *sk->rodata = *r;
-  uint64_t ncpus = std::max(1, libbpf_num_possible_cpus());
+  uint64_t ncpus = possible_cpus();
   // The LRU map is preallocated: a single entry when nothing is tracked.
   if (int err = bpf_map__set_max_entries(sk->maps.paths, o.track ? std::max(o.track_max, 1u) : 1)) {
     *why = "invalid --track size " + std::to_string(o.track_max) + ": " + errno_text(err);
@@ -334,7 +337,7 @@ Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, Entry en
   }
   st->rb = ring_buffer__new(bpf_map__fd(sk->maps.events), on_record, st.get(), nullptr);
   if (!st->rb) return fail_errno("cannot map the ring buffer");
-  st->ncpus = std::max(1, libbpf_num_possible_cpus());
+  st->ncpus = possible_cpus();
   return st;
 }
 
