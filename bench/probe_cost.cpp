@@ -381,6 +381,7 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
   yard("dw_ring_line", "empty + a 64-byte record through the BPF ring buffer, no wakeup");
   yard("dw_perf_record",
        "empty + the 488-byte record through a per-CPU perf buffer (bpf_perf_event_output)");
+  yard("dw_floor_in_place", "floor: the frame read in place by a two-test filter, nothing else");
   yard("dw_peer_probe_read",
        "peer: `tcp port 3306`, one bpf_probe_read per load (pwru, Retis), rejects");
   std::string bpftrace = "peer: bpftrace hand filter (`tcp port 3306`), rejects";

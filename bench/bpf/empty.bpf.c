@@ -5,6 +5,8 @@
  *                     counter increment (the issue's "empty probe")
  *   dw_clock_*        the same plus one clock read: which nanosecond time
  *                     stamp is cheapest
+ *   dw_floor_in_place  the floor of a rejected drop: the frame read where
+ *                     it lies by a two-test filter, no gates, no counters
  *   dw_peer_probe_read  a filter as pwru and Retis run one (cBPF translated
  *                     by cbpfc): every packet load one bpf_probe_read_kernel;
  *                     here `tcp port 3306`, which rejects the benchmark's
@@ -172,5 +174,29 @@ int BPF_PROG(dw_perf_record, struct sk_buff *skb)
 		return 0;
 	touch_lines(r);
 	bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, r, sizeof(*r));
+	return 0;
+}
+
+/* The floor of an in-place reject, as issue 13 measured it: the frame read
+ * where it lies (bpf_rdonly_cast, fault-safe loads) by a filter of two
+ * tests (EtherType, IP protocol) in a subprogram, nothing else. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+static __noinline int floor_filter(const __u8 *data, __u32 cap)
+{
+	if (!data || cap < 24)
+		return 0;
+	if (*(__u16 *)(data + 12) != bpf_htons(0x0800))
+		return 0;
+	return data[23] == 6;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dw_floor_in_place, struct sk_buff *skb)
+{
+	runs++;
+	const __u8 *data = bpf_rdonly_cast(skb->head + skb->mac_header, 0);
+	if (floor_filter(data, 256))
+		sink++;
 	return 0;
 }
