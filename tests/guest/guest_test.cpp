@@ -176,10 +176,14 @@ TEST(Guest, TheReasonCatalogueKnowsEveryCoreReasonHere) {
   auto reasons = probe::DropReasons::from_kernel();
   ASSERT_TRUE(reasons) << reasons.error().message;
   // Before 5.17 there is nothing to know (and dropwatch reasons says so).
-  if (!reasons->reported()) EXPECT_EQ(kernel().drop_reasons, false);
-  for (const auto& [code, name] : reasons->all())
-    if (reasons->subsystem(code) == "core" && name != "SUBSYS_MASK")
+  if (!reasons->reported()) {
+    EXPECT_EQ(kernel().drop_reasons, false);
+  }
+  for (const auto& [code, name] : reasons->all()) {
+    if (reasons->subsystem(code) == "core" && name != "SUBSYS_MASK") {
       EXPECT_TRUE(probe::reason_info(name)) << name << " is not in the catalogue";
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, GuestAttach,
