@@ -350,6 +350,14 @@ static __always_inline bool mac_header_set(__u16 mac, __u16 net)
 	return mac != MAC_UNSET && net > mac && net - mac >= ETH_HLEN && net - mac < 256;
 }
 
+/* The packet's length from `start`, its paged part included; data_off is
+ * skb->data - skb->head. */
+static __always_inline __u32 wire_len_from(__u32 skb_len, __u64 data_off, __u32 start)
+{
+	__s64 wire = (__s64)skb_len + (__s64)data_off - start;
+	return wire > 0 ? wire : 0;
+}
+
 /* The linear bytes from `start` a capture takes. */
 static __always_inline __u32 capture_len(__u32 tail, __u32 start)
 {
@@ -389,8 +397,7 @@ static __always_inline void locate(struct drop *d, const bool btf)
 	} else {
 		return;
 	}
-	__s64 wire = (__s64)d->skb_len + (__s64)data_off - d->start;
-	d->wire_len = wire > 0 ? wire : 0;
+	d->wire_len = wire_len_from(d->skb_len, data_off, d->start);
 	d->cap = capture_len(tail, d->start);
 	/* An offloaded VLAN tag is shown as if it were in the frame, as a live
 	 * capture on Linux shows it: read_vlan() reads it where it is copied. */
@@ -518,15 +525,12 @@ static __always_inline int filter_in_place(struct sk_buff *skb)
 		return -1;
 	}
 	unsigned char *head = skb->head;
-	/* as locate() computes wire_len */
+	/* a number, kept apart from head (as in locate()) */
 	__u64 data_off = skb->data - head;
 	barrier_var(data_off);
-	__s64 wire = (__s64)skb->len + (__s64)data_off - start;
-	if (wire < 0)
-		wire = 0;
-	__u32 cap = capture_len(tail, start);
+	__u32 wire = wire_len_from(skb->len, data_off, start);
 	const __u8 *data = bpf_rdonly_cast(head + start, 0);
-	return run_filter(skb, link, net - mac, data, cap, wire, true);
+	return run_filter(skb, link, net - mac, data, capture_len(tail, start), wire, true);
 }
 
 static __always_inline int filter_verdict(struct sk_buff *skb, const bool btf,
