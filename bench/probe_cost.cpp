@@ -20,6 +20,7 @@
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +126,38 @@ Row measure(const std::string& name, const std::vector<int>& fds, uint64_t packe
   return r;
 }
 
+// bench/bpf/empty.bpf.c's per-CPU slot ring (dw_slot_record).
+constexpr int kSlotCpus = 64;
+constexpr size_t kSlotsPerCpu = 16384, kSlotSize = 512, kRecordSize = 224 + 264;
+
+// A reader of the slot ring, as a reader of the BPF ring buffer would read
+// it: every line of every record written since the last call.
+struct SlotReader {
+  const uint8_t* base = nullptr;
+  size_t bytes = 0;
+  std::vector<uint64_t> tail;
+  uint64_t sum = 0;
+  SlotReader(empty_bpf* e, int ncpus) : tail(size_t(ncpus), 0) {
+    bytes = kSlotsPerCpu * kSlotSize * size_t(ncpus);
+    void* m = mmap(nullptr, bytes, PROT_READ, MAP_SHARED, bpf_map__fd(e->maps.slots), 0);
+    base = m == MAP_FAILED ? nullptr : static_cast<const uint8_t*>(m);
+  }
+  ~SlotReader() {
+    if (base) munmap(const_cast<uint8_t*>(base), bytes);
+  }
+  void read(const empty_bpf* e) {
+    for (size_t cpu = 0; base && cpu < tail.size(); cpu++) {
+      uint64_t head = __atomic_load_n(&e->bss->slot_head[cpu * 8], __ATOMIC_ACQUIRE);
+      if (head - tail[cpu] > kSlotsPerCpu) tail[cpu] = head - kSlotsPerCpu;
+      for (; tail[cpu] < head; tail[cpu]++) {
+        const uint8_t* r = base + (cpu * kSlotsPerCpu + tail[cpu] % kSlotsPerCpu) * kSlotSize;
+        for (size_t off = 0; off < kRecordSize; off += 64)
+          sum += *reinterpret_cast<const volatile uint64_t*>(r + off);
+      }
+    }
+  }
+};
+
 // The yardsticks' object (bench/bpf/empty.bpf.c) with only `prog_name`
 // loaded, in *mine; null when this kernel refuses it.
 empty_bpf* load_only(const char* prog_name, bpf_program** mine) {
@@ -136,6 +169,14 @@ empty_bpf* load_only(const char* prog_name, bpf_program** mine) {
     bool is = std::strcmp(bpf_program__name(p), prog_name) == 0;
     bpf_program__set_autoload(p, is);
     if (is) *mine = p;
+  }
+  // The slot ring's 8 MiB a CPU only for the program that writes it.
+  int ncpus = libbpf_num_possible_cpus();
+  bool slots = std::strcmp(prog_name, "dw_slot_record") == 0;
+  if (ncpus <= 0 || ncpus > kSlotCpus ||
+      bpf_map__set_max_entries(e->maps.slots, slots ? uint32_t(kSlotsPerCpu * ncpus) : 1)) {
+    empty_bpf__destroy(e);
+    return nullptr;
   }
   if (!*mine || empty_bpf__load(e)) {
     empty_bpf__destroy(e);
@@ -158,6 +199,8 @@ std::optional<Row> measure_yardstick(const char* prog_name, const std::string& l
     // reader does: no wakeups, drained every millisecond.
     ring_buffer* rb = nullptr;
     perf_buffer* pb = nullptr;
+    std::optional<SlotReader> slots;
+    if (std::strcmp(prog_name, "dw_slot_record") == 0) slots.emplace(e, libbpf_num_possible_cpus());
     auto ignore = [](void*, void*, size_t) { return 0; };
     if (std::strncmp(prog_name, "dw_ring_", 8) == 0)
       rb = ring_buffer__new(bpf_map__fd(e->maps.ring), ignore, nullptr, nullptr);
@@ -178,6 +221,7 @@ std::optional<Row> measure_yardstick(const char* prog_name, const std::string& l
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
         if (rb) ring_buffer__consume(rb);
         if (pb) perf_buffer__consume(pb);
+        if (slots) slots->read(e);
       }
     });
     r = measure(label, {bpf_program__fd(mine)}, packets);
@@ -379,6 +423,11 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
   yard("dw_ring_record",
        "empty + an accepted drop's record (488 bytes) through the BPF ring buffer, no wakeup");
   yard("dw_ring_line", "empty + a 64-byte record through the BPF ring buffer, no wakeup");
+  yard("dw_ring_output",
+       "empty + the 488-byte record built in a per-CPU scratch, copied by bpf_ringbuf_output");
+  yard("dw_slot_record",
+       "empty + the 488-byte record into a per-CPU slot of an mmapable array (no lock, no "
+       "helper)");
   yard("dw_perf_record",
        "empty + the 488-byte record through a per-CPU perf buffer (bpf_perf_event_output)");
   yard("dw_floor_in_place", "floor: the frame read in place by a two-test filter, nothing else");

@@ -3,7 +3,6 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "dropwatch.skel.h"
 #include "probe/filter_linkage.h"
 #include "probe/kernel_features.h"
+#include "probe/ring_reader.h"
 
 namespace dw::probe {
 namespace {
@@ -72,10 +72,6 @@ struct SkelDeleter {
   void operator()(dropwatch_bpf* s) const { dropwatch_bpf__destroy(s); }
 };
 
-// A negative return from the sample callback ends ring_buffer__consume()
-// after that record (libbpf 1.1 has no consume-n): our "batch is full".
-constexpr int kBatchFull = -ECANCELED;
-
 }  // namespace
 
 struct Probe::State {
@@ -83,9 +79,7 @@ struct Probe::State {
   std::unique_ptr<dropwatch_bpf, SkelDeleter> skel;
   bpf_link* link = nullptr;
   std::vector<bpf_link*> track_links;  // --track's points and consume_skb
-  ring_buffer* rb = nullptr;
-  const RecordFn* fn = nullptr;
-  size_t left = 0;  // records the current consume() may still hand out
+  std::unique_ptr<RingReader> ring;    // unmapped before the object closes
   bpf_program* prog = nullptr;
   int ncpus = 1;
 
@@ -93,7 +87,6 @@ struct Probe::State {
   ~State() {
     for (bpf_link* l : track_links) bpf_link__destroy(l);
     if (link) bpf_link__destroy(link);
-    if (rb) ring_buffer__free(rb);
   }
 };
 
@@ -140,12 +133,6 @@ Result<std::unique_ptr<Probe>> Probe::start(std::span<const uint8_t> elf, const 
     errors = st.error().message;
   }
   return fail("no attach point to try");
-}
-
-int Probe::on_record(void* ctx, void* data, size_t size) {
-  auto* st = static_cast<State*>(ctx);
-  (*st->fn)(std::span<const uint8_t>(static_cast<const uint8_t*>(data), size));
-  return --st->left == 0 ? kBatchFull : 0;
 }
 
 // --track's programs for this entry: the path points and consume_skb.
@@ -335,29 +322,16 @@ Result<std::unique_ptr<Probe::State>> Probe::try_start(const Config& o, Entry en
     }
     st->track_links.push_back(l);
   }
-  st->rb = ring_buffer__new(bpf_map__fd(sk->maps.events), on_record, st.get(), nullptr);
-  if (!st->rb) return fail_errno("cannot map the ring buffer");
+  auto ring = RingReader::open(bpf_map__fd(sk->maps.events), bpf_map__max_entries(sk->maps.events));
+  if (!ring) return std::unexpected(ring.error());
+  st->ring = std::move(*ring);
   st->ncpus = possible_cpus();
   return st;
 }
 
-Status Probe::wait(int timeout_ms) {
-  epoll_event ev;
-  int n = epoll_wait(ring_buffer__epoll_fd(s_->rb), &ev, 1, timeout_ms);
-  if (n < 0 && errno != EINTR) return fail_errno("waiting for the ring buffer failed");
-  return {};
-}
+Status Probe::wait(int timeout_ms) { return s_->ring->wait(timeout_ms); }
 
-Result<size_t> Probe::consume(size_t max, const RecordFn& fn) {
-  if (max == 0) return 0;
-  s_->fn = &fn;
-  s_->left = max;
-  int n = ring_buffer__consume(s_->rb);
-  size_t done = max - s_->left;
-  if (n < 0 && n != kBatchFull && n != -EINTR)
-    return fail("reading the ring buffer failed: " + errno_text(n), -n);
-  return done;
-}
+Result<size_t> Probe::consume(size_t max, const RecordFn& fn) { return s_->ring->consume(max, fn); }
 
 void Probe::detach() {
   for (bpf_link* l : s_->track_links) bpf_link__destroy(l);

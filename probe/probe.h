@@ -114,7 +114,6 @@ class Probe {
   enum class Entry { InPlace, Copy, Tracepoint };
   static Result<std::unique_ptr<State>> try_start(const Config& c, Entry entry,
                                                   std::span<const uint8_t> elf);
-  static int on_record(void* ctx, void* data, size_t size);
   std::unique_ptr<State> s_;
   std::string attach_point_;
   bool in_place_ = false;
