@@ -69,7 +69,10 @@ size_t RingReader::consume(size_t max, const RecordFn& fn) {
     published = pos;
   };
   while (n < max) {
-    if (pos == prod && (prod = load_acquire(producer_)) == pos) break;
+    if (pos == prod) {  // caught up: has the producer moved since?
+      prod = load_acquire(producer_);
+      if (pos == prod) break;
+    }
     const uint8_t* rec = data + (pos & (size_ - 1));
     uint32_t len = header_len(rec);
     if (len & BPF_RINGBUF_BUSY_BIT) break;  // reserved, not yet committed

@@ -15,6 +15,8 @@
  *                     size reserved in a BPF ring buffer, a word written
  *                     in each of its cache lines, submitted without a wakeup
  *   dw_ring_line      the same with a one-line (64-byte) record
+ *   dw_ring_output    the record built in a per-CPU scratch and copied into
+ *                     the ring by bpf_ringbuf_output
  *   dw_slot_record    the same record into a per-CPU slot of an mmapable
  *                     array, the CPU's head bumped: no lock, no helper
  *   dw_perf_record    the same record through a per-CPU perf buffer
@@ -205,33 +207,37 @@ int BPF_PROG(dw_ring_line, struct sk_buff *skb)
 	return 0;
 }
 
-/* The record built in a per-CPU scratch, then copied into the ring
- * buffer by bpf_ringbuf_output (one memcpy into the reserved room). */
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(dw_ring_output, struct sk_buff *skb)
+/* The record built in this CPU's scratch, for a transport that copies. */
+static __always_inline struct record *scratch_record(void)
 {
 	__u32 zero = 0;
 	struct record *r = bpf_map_lookup_elem(&scratch, &zero);
 
 	runs++;
-	if (!r)
-		return 0;
-	touch_lines(r);
-	bpf_ringbuf_output(&ring, r, sizeof(*r), BPF_RB_NO_WAKEUP);
+	if (r)
+		touch_lines(r);
+	return r;
+}
+
+/* Copied into the ring buffer by bpf_ringbuf_output (one memcpy into the
+ * reserved room). */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dw_ring_output, struct sk_buff *skb)
+{
+	struct record *r = scratch_record();
+
+	if (r)
+		bpf_ringbuf_output(&ring, r, sizeof(*r), BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(dw_perf_record, struct sk_buff *skb)
 {
-	__u32 zero = 0;
-	struct record *r = bpf_map_lookup_elem(&scratch, &zero);
+	struct record *r = scratch_record();
 
-	runs++;
-	if (!r)
-		return 0;
-	touch_lines(r);
-	bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, r, sizeof(*r));
+	if (r)
+		bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, r, sizeof(*r));
 	return 0;
 }
 
