@@ -113,7 +113,7 @@ class DagEmitter {
     memo_.clear();
     Value* a = value(*x.a);
     Value* c = value(*x.b);
-    Value* cond;
+    Value* cond = nullptr;  // set by every case: GCC cannot see it
     switch (x.op) {
       case ir::CmpOp::Eq: cond = b_.CreateICmpEQ(a, c, "eq"); break;
       case ir::CmpOp::Gt: cond = b_.CreateICmpUGT(a, c, "gt"); break;

@@ -294,7 +294,7 @@ TEST(E2e, HelpAndDocsNameTheSameOptionsWithTheirShapes) {
        {"--output-storage unix:PATH", "--metrics ADDR:PORT", "--netns NS", "-C,--file-size SIZE",
         "--ringbuf-size MIB", "--task-id ID", "-s,--snaplen BYTES", "--summary SECONDS"})
     EXPECT_NE(top.find(shape), std::string::npos) << shape << " not in --help:\n" << top;
-  for (const std::string& cmd : {"", "print", "pcap", "summary", "reasons"}) {
+  for (std::string cmd : {"", "print", "pcap", "summary", "reasons"}) {
     std::string h = help(cmd.empty() ? std::vector<std::string>{} : std::vector{cmd});
     EXPECT_NE(h.find("EXIT STATUS\n  0  "), std::string::npos) << cmd << ":\n" << h;
   }

@@ -22,6 +22,18 @@
 namespace dw::events {
 namespace {
 
+// A conntrack tuple with ports (no ICMP fields).
+CtTuple port_tuple(std::string src, std::string dst, uint8_t proto, uint16_t sport,
+                   uint16_t dport) {
+  CtTuple t;
+  t.src = std::move(src);
+  t.dst = std::move(dst);
+  t.proto = proto;
+  t.sport = sport;
+  t.dport = dport;
+  return t;
+}
+
 struct B64Case {
   std::string raw, text;
 };
@@ -96,14 +108,14 @@ DropEvent sample(bool link_level) {
   e.layers = decode_packet(e.packet, link_level ? LinkType::Ethernet : LinkType::RawIp);
   e.stack = {"tcp_v4_rcv+0x91", "ip_protocol_deliver_rcu+0x28"};
   if (link_level) {
-    CtTuple orig{"10.0.42.1", "10.0.42.99", 6, 40000, 80};
-    CtTuple reply{"10.0.42.2", "10.0.42.1", 6, 8080, 40000};
+    CtTuple orig = port_tuple("10.0.42.1", "10.0.42.99", 6, 40000, 80);
+    CtTuple reply = port_tuple("10.0.42.2", "10.0.42.1", 6, 8080, 40000);
     e.ct = Conntrack{"NEW", {"CONFIRMED", "DST_NAT"}, 3, 0x2a, orig, reply};
     e.path = {{"net:net_dev_queue", "veth1", 5, 4026532001, 41000},
               {"net:netif_receive_skb", "veth0", 2, 4026532345, 9000}};
     e.path_truncated = 2;
   } else {
-    e.ct = Conntrack{.state = "UNTRACKED"};
+    e.ct = Conntrack{"UNTRACKED", {}, 0, 0, {}, {}};
   }
   return e;
 }
@@ -160,8 +172,8 @@ TEST(Conntrack, DecodedFromTheProbesRecord) {
   EXPECT_EQ(c.zone, 7);
   EXPECT_EQ(c.mark, 0x10u);
   ASSERT_TRUE(c.orig && c.reply);
-  EXPECT_EQ(*c.orig, (CtTuple{"10.0.42.1", "10.0.42.99", 6, 40000, 80}));
-  EXPECT_EQ(*c.reply, (CtTuple{"10.0.42.2", "10.0.42.1", 6, 8080, 40000}));
+  EXPECT_EQ(*c.orig, port_tuple("10.0.42.1", "10.0.42.99", 6, 40000, 80));
+  EXPECT_EQ(*c.reply, port_tuple("10.0.42.2", "10.0.42.1", 6, 8080, 40000));
   EXPECT_EQ(ct_text(c),
             "ct NEW [CONFIRMED,DST_NAT,DST_NAT_DONE] zone 7 mark 16 TCP orig 10.0.42.1.40000 > "
             "10.0.42.99.80 reply 10.0.42.2.8080 > 10.0.42.1.40000");
