@@ -204,7 +204,7 @@ std::optional<Row> measure_yardstick(const char* prog_name, const std::string& l
     auto ignore = [](void*, void*, size_t) { return 0; };
     if (std::strncmp(prog_name, "dw_ring_", 8) == 0)
       rb = ring_buffer__new(bpf_map__fd(e->maps.ring), ignore, nullptr, nullptr);
-    if (std::strcmp(prog_name, "dw_perf_record") == 0) {
+    if (std::strncmp(prog_name, "dw_perf_", 8) == 0) {
       perf_event_attr attr{};
       attr.type = PERF_TYPE_SOFTWARE;
       attr.config = PERF_COUNT_SW_BPF_OUTPUT;
@@ -384,9 +384,17 @@ std::optional<Row> measure_process(const std::string& name, std::vector<std::str
     out = measure(name, fds, packets);
     for (int fd : fds) close(fd);
   }
+  // SIGINT, then SIGKILL if it has not gone within 10 s: a peer that
+  // hangs on its way out must not hang the table.
   kill(pid, SIGINT);
   int status;
-  waitpid(pid, &status, 0);
+  for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    std::fprintf(stderr, "dw_probe_cost: %s did not stop on SIGINT; killed\n", argv[0].c_str());
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
   return out;
 }
 
@@ -430,6 +438,11 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
        "helper)");
   yard("dw_perf_record",
        "empty + the 488-byte record through a per-CPU perf buffer (bpf_perf_event_output)");
+  yard("dw_ring_stamped",
+       "floor of an accepted drop: bpf_ktime_get_boot_ns() and the 488-byte record through the "
+       "BPF ring buffer, nothing else");
+  yard("dw_perf_stamped",
+       "floor of an accepted drop through a perf buffer: the clock, the record from a scratch");
   yard("dw_floor_in_place", "floor: the frame read in place by a two-test filter, nothing else");
   yard("dw_peer_probe_read",
        "peer: `tcp port 3306`, one bpf_probe_read per load (pwru, Retis), rejects");

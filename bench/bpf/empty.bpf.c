@@ -20,7 +20,11 @@
  *   dw_slot_record    the same record into a per-CPU slot of an mmapable
  *                     array, the CPU's head bumped: no lock, no helper
  *   dw_perf_record    the same record through a per-CPU perf buffer
- *                     (bpf_perf_event_output from a per-CPU scratch) */
+ *                     (bpf_perf_event_output from a per-CPU scratch)
+ *   dw_ring_stamped, dw_perf_stamped
+ *                     the floor of an accepted drop: what no event does
+ *                     without, a time stamp and the record through the
+ *                     transport, nothing else */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -238,6 +242,35 @@ int BPF_PROG(dw_perf_record, struct sk_buff *skb)
 
 	if (r)
 		bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, r, sizeof(*r));
+	return 0;
+}
+
+/* The floor of an accepted drop: the clock dropwatch reads, then the
+ * record with the time in it, through the ring or the perf buffer. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dw_ring_stamped, struct sk_buff *skb)
+{
+	runs++;
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct record *r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
+	if (!r)
+		return 0;
+	touch_lines(r);
+	r->words[1] = now;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dw_perf_stamped, struct sk_buff *skb)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct record *r = scratch_record();
+
+	if (r) {
+		r->words[1] = now;
+		bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, r, sizeof(*r));
+	}
 	return 0;
 }
 
