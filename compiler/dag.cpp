@@ -291,17 +291,26 @@ class EdgeThreader {
 // 443` tests the source port against both values before it loads the
 // destination port. The analysis (in-edges, dominators, levels) is redone
 // after each change; libpcap's works on slightly stale data, which may in
-// rare cases pull differently.
+// rare cases pull differently. Tests are tried from the root down: tried
+// from the leaves up, a chain of n pairs (`host A or host B ...`: source,
+// destination, source ...) sorted like a bubble sort, in ~n^2 rounds, and
+// the round limits then in force left lists of 33 or more hosts half
+// sorted, rejecting packets cut short that libpcap accepts.
 class Pullups {
  public:
-  Pullups(Dag& d, ir::ValueIds& ids) : d_(d), ids_(ids) {}
+  // `rounds`: what is left of the optimizer's budget of pulls.
+  Pullups(Dag& d, ir::ValueIds& ids, size_t& rounds) : d_(d), ids_(ids), rounds_(rounds) {}
 
+  // One pull a round, on fresh analysis, until none is left: stopping
+  // early leaves loads in an order libpcap's do not have.
   bool run() {
     bool any = false;
-    for (int rounds = 0; rounds < 64; rounds++) {
+    for (; rounds_ > 0; rounds_--) {
       analyse();
       bool changed = false;
-      for (int n : by_level(order_, level_)) {
+      auto nodes = by_level(order_, level_);  // leaves first
+      for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+        int n = *it;
         if (pull(n, true) || pull(n, false)) {
           changed = true;
           break;
@@ -397,6 +406,7 @@ class Pullups {
 
   Dag& d_;
   ir::ValueIds& ids_;
+  size_t& rounds_;
   std::vector<std::vector<std::pair<int, bool>>> in_;
   std::vector<int> level_, order_;
   TreeNumbers tree_;
@@ -481,9 +491,11 @@ void intern(Dag& d, ir::ValueIds& ids) {
 Dag optimize_dag(const Dag& d, const ir::PredPtr& first, size_t) {
   Dag cur = d;
   ir::ValueIds ids;
-  for (int i = 0; i < 16; i++) {
+  // Pulls: a list of n terms takes ~n; the budget only bounds a cycle.
+  size_t pulls = 64 + 8 * cur.nodes.size();
+  for (int i = 0; i < 64; i++) {
     bool changed = EdgeThreader(cur, ids).run();
-    changed |= Pullups(cur, ids).run();
+    changed |= Pullups(cur, ids, pulls).run();
     if (!changed) break;
   }
   decide_constant_tests(cur);
