@@ -5,7 +5,10 @@
 // harness alone). Prints a Markdown table; --json FILE writes the figures;
 // --check FILE fails (exit 1) when a filter needs more instructions than
 // FILE records (the deterministic regression check CI runs).
+// --filters FILE measures other expressions (bench/long_lists.txt: lists of
+// ports and hosts, where the code generator's switches pay).
 //   build/bin/dw_filter_exec [--repeat N] [--json FILE] [--check FILE] [--record FILE]
+//                            [--filters FILE]
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -68,7 +71,7 @@ std::map<std::string, size_t> read_counts(const std::string& path) {
 
 int main(int argc, char** argv) {
   uint32_t repeat = 100000;
-  std::string json_path, check_path, record_path;
+  std::string json_path, check_path, record_path, filters_path = DW_BENCH_DIR "/filters.txt";
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--repeat" && i + 1 < argc)
@@ -79,16 +82,23 @@ int main(int argc, char** argv) {
       check_path = argv[++i];
     else if (a == "--record" && i + 1 < argc)
       record_path = argv[++i];
+    else if (a == "--filters" && i + 1 < argc)
+      filters_path = argv[++i];
     else {
       std::fprintf(
           stderr,
-          "usage: dw_filter_exec [--repeat N] [--json FILE] [--check FILE] [--record FILE]\n");
+          "usage: dw_filter_exec [--repeat N] [--json FILE] [--check FILE] [--record FILE] "
+          "[--filters FILE]\n");
       return 2;
     }
   }
   std::vector<std::string> exprs;
   {
-    std::ifstream in(DW_BENCH_DIR "/filters.txt");
+    std::ifstream in(filters_path);
+    if (!in) {
+      std::fprintf(stderr, "dw_filter_exec: cannot read %s\n", filters_path.c_str());
+      return 2;
+    }
     std::string line;
     while (std::getline(in, line))
       if (!line.empty() && line[0] != '#') exprs.push_back(line);

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "compiler/codegen_llvm.h"
 #include "compiler/irbuilder_bpf.h"
@@ -17,6 +18,7 @@ using namespace llvm;
 // by several operands of one test (the offsets after geneve or vlan refer
 // to the ones before them) is emitted once per test: emitting the value
 // tree instead of its DAG is exponential in the number of such primitives.
+// A run of equality tests of one value is one switch (eq_run).
 class DagEmitter {
  public:
   DagEmitter(IRBuilderBPF& b, const Dag& d, Function* fn) : b_(b), d_(d), fn_(fn) {}
@@ -26,6 +28,17 @@ class DagEmitter {
     for (size_t i = 2; i < d_.nodes.size(); i++)
       for (const ir::Value* v : {d_.nodes[i].a.get(), d_.nodes[i].b.get()})
         if (v->kind == ir::Value::Kind::ProtoChain) chain_tests_[v]++;
+    // Edges into each test (the root's entry one of them); a default Dag
+    // has no nodes at all, not even its leaves.
+    preds_.assign(d_.nodes.size(), 0);
+    auto into = [&](int n) {
+      if (!d_.leaf(n)) preds_[n]++;
+    };
+    into(d_.root);
+    for (size_t i = 2; i < d_.nodes.size(); i++) {
+      into(d_.nodes[i].t);
+      into(d_.nodes[i].f);
+    }
     for (const auto& v : d_.prelude) (void)value(*v);  // loads only: they may reject
     b_.CreateBr(block(d_.root));
     size_t emitted = 0;
@@ -107,10 +120,48 @@ class DagEmitter {
     return nullptr;
   }
 
+  // Runs at least this long become a switch; shorter ones stay compares,
+  // which LLVM folds the byte order into.
+  static constexpr size_t kSwitchRun = 4;
+
+  static bool eq_const(const Dag::Node& x) {
+    return x.op == ir::CmpOp::Eq && x.b->kind == ir::Value::Kind::Const;
+  }
+
+  // The tests from n on that compare one value with constants, each the
+  // previous one's false edge and entered only from it: what a list of
+  // ports or hosts becomes once the DAG has grouped its terms by field.
+  std::vector<int> eq_run(int n) {
+    std::vector<int> run;
+    if (!eq_const(d_.nodes[n])) return run;
+    uint32_t field = ids_.id(d_.nodes[n].a);
+    for (int i = n; !d_.leaf(i) && eq_const(d_.nodes[i]); i = d_.nodes[i].f) {
+      if (ids_.id(d_.nodes[i].a) != field || (i != n && preds_[i] != 1)) break;
+      run.push_back(i);
+    }
+    return run;
+  }
+
+  // One load, then LLVM's switch lowering (ranges, bit tests, a balanced
+  // tree): a packet goes through ~log2(n) compares instead of n. The first
+  // of equal constants wins, as in the chain.
+  void emit_switch(const std::vector<int>& run) {
+    Value* a = value(*d_.nodes[run[0]].a);
+    SwitchInst* sw = b_.CreateSwitch(a, block(d_.nodes[run.back()].f), unsigned(run.size()));
+    std::unordered_set<uint32_t> seen;
+    for (int i : run)
+      if (seen.insert(d_.nodes[i].b->k).second)
+        sw->addCase(b_.getInt32(d_.nodes[i].b->k), block(d_.nodes[i].t));
+  }
+
   void emit_test(int n) {
     const Dag::Node& x = d_.nodes[n];
     b_.SetInsertPoint(blocks_[n]);
     memo_.clear();
+    if (auto run = eq_run(n); run.size() >= kSwitchRun) {
+      emit_switch(run);
+      return;
+    }
     Value* a = value(*x.a);
     Value* c = value(*x.b);
     Value* cond = nullptr;  // set by every case: GCC cannot see it
@@ -132,6 +183,8 @@ class DagEmitter {
   std::vector<int> work_;
   std::unordered_map<const ir::Value*, Value*> memo_;
   std::unordered_map<const ir::Value*, int> chain_tests_;
+  ir::ValueIds ids_;
+  std::vector<int> preds_;
 };
 
 // The filter: one global, never inlined BPF function, so the same machine
