@@ -443,6 +443,10 @@ std::vector<std::pair<std::string, Measure>> plan(uint64_t packets, const std::s
        "BPF ring buffer, nothing else");
   yard("dw_perf_stamped",
        "floor of an accepted drop through a perf buffer: the clock, the record from a scratch");
+  yard("dw_ring_batch",
+       "empty + the 488-byte record in a per-CPU batch of 8, sent by bpf_ringbuf_output a batch");
+  yard("dw_ring_batch_stamped",
+       "floor of an accepted drop, batched: the clock, the record in a per-CPU batch of 8");
   yard("dw_floor_in_place", "floor: the frame read in place by a two-test filter, nothing else");
   yard("dw_peer_probe_read",
        "peer: `tcp port 3306`, one bpf_probe_read per load (pwru, Retis), rejects");
