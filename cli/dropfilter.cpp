@@ -8,6 +8,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/man_formatter.h"
+#include "cli/words.h"
 #include "compiler/codegen.h"
 #include "compiler/disasm.h"
 #include "compiler/link.h"
@@ -187,7 +188,8 @@ int main(int argc, char** argv) {
   std::string link = "ether", pcap_path;
   Dumps d;
   // allow_extra_args(false): CLI11 would read "[tcp]" as a list and drop
-  // the brackets, accepting what libpcap calls a syntax error.
+  // the brackets, accepting what libpcap calls a syntax error. It then takes
+  // one word; the others are the app's extras (cli/words.h).
   app.add_option("expression", words, "The filter, as one argument or several words")
       ->required()
       ->allow_extra_args(false)
@@ -210,6 +212,7 @@ int main(int argc, char** argv) {
                  "print the 1-based numbers of the frames it accepts")
       ->type_name("FILE")
       ->group("Running");
+  app.allow_extras();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -218,7 +221,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dropfilter: %s\nRun 'dropfilter --help' for the options.\n", e.what());
     return kExitUsage;
   }
-  std::string expr = join(words);
+  auto all = dw::cli::words_left(app, words);
+  if (!all) {
+    std::fprintf(stderr, "dropfilter: %s\nRun 'dropfilter --help' for the options.\n",
+                 all.error().message.c_str());
+    return kExitUsage;
+  }
+  std::string expr = join(*all);
   if (!pcap_path.empty()) return run_pcap_file(pcap_path, expr);
   return compile(expr, link, d);
 }

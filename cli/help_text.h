@@ -23,6 +23,8 @@ inline constexpr const char* kFooter = R"(EXAMPLES
   dropwatch --filter 'src net 10.0.0.0/8 and tcp dst port 3306'
       Only drops of MySQL traffic from 10/8: tested in the kernel, nothing
       else reaches userspace.
+  dropwatch -o json tcp port 443
+      The filter as tcpdump takes it, as words after the options.
   dropwatch --device eth0 --output json | jq .reason
       Drops on eth0 of dropwatch's own network namespace.
   dropwatch --netns /run/netns/blue --device eth0 --reason NO_SOCKET,NETFILTER_DROP

@@ -2,17 +2,74 @@
 
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 
 #include "bpf/dropwatch_abi.h"
 #include "cli/exit_codes.h"
 #include "cli/help_text.h"
 #include "cli/man_formatter.h"
+#include "cli/resolve.h"
+#include "cli/words.h"
 #include "events/output_file.h"
 
 namespace dw::cli {
 namespace {
+
+// Checks of numbers that name the value and the bound it breaks. CLI11's
+// own answer `--count abc` with "Value abc not in range 0.000000 to
+// 179769313486231570814527423731704356798070567525844996598917476803...".
+CLI::Validator whole(uint64_t lo, uint64_t hi) {
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+        if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0])) || *end)
+          return "'" + s + "' is not a whole number";
+        if (errno == ERANGE || v > hi) return s + " is more than " + std::to_string(hi);
+        if (v < lo) return s + " is less than " + std::to_string(lo);
+        return "";
+      },
+      "", "");
+}
+
+CLI::Validator seconds(double lo, double hi) {
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        char* end = nullptr;
+        double v = std::strtod(s.c_str(), &end);
+        if (s.empty() || std::isspace(static_cast<unsigned char>(s[0])) || *end ||
+            !std::isfinite(v))
+          return "'" + s + "' is not a number of seconds";
+        char bound[32];
+        if (v < lo) {
+          std::snprintf(bound, sizeof bound, "%g", lo);
+          return s + " is less than " + bound;
+        }
+        if (v > hi) {
+          std::snprintf(bound, sizeof bound, "%g", hi);
+          return s + " is more than " + bound;
+        }
+        return "";
+      },
+      "", "");
+}
+
+// A comma-separated list that names something: `--device ''` would
+// otherwise mean no gate at all.
+CLI::Validator names_some(const char* what) {
+  std::string w = what;
+  return CLI::Validator(
+      [w](std::string& s) -> std::string {
+        return split_list(s).empty() ? "no " + w + " given" : "";
+      },
+      "", "");
+}
 
 // The raw texts parsed later, and the flags that other flags refer to.
 struct Pending {
@@ -34,7 +91,7 @@ void output_options(CLI::App& app, WatchOptions& w, Pending& p) {
                  "Bytes of each packet to capture, from the MAC header (else the network "
                  "header), at most 4096. Default: 256")
       ->type_name("BYTES")
-      ->check(CLI::Range(0u, static_cast<uint32_t>(DW_SNAPLEN_MAX)))
+      ->check(whole(0, DW_SNAPLEN_MAX))
       ->group("Output");
   app.add_option("-w,--write", w.write_path,
                  "Write the dropped packets to FILE as pcapng (- for stdout) instead of "
@@ -59,7 +116,7 @@ void output_options(CLI::App& app, WatchOptions& w, Pending& p) {
                  "With -C, keep at most N files, FILE0 .. FILE<N-1>, overwriting the oldest "
                  "(tcpdump -W)")
       ->type_name("N")
-      ->check(CLI::Range(1u, 1000000u))
+      ->check(whole(1, 1000000))
       ->needs(size)
       ->group("Output");
   app.add_flag("--follow-symlinks", w.follow_symlinks,
@@ -92,7 +149,7 @@ void output_options(CLI::App& app, WatchOptions& w, Pending& p) {
                  "carry \"stack_skipped\" and no stack, so a drop storm keeps its pace. 0: a "
                  "stack for every event. Default: 2000")
       ->type_name("N")
-      ->check(CLI::Range(0u, 100000000u))
+      ->check(whole(0, 100000000))
       ->group("Output");
   auto* track = app.add_flag("--track", w.track,
                              "Record where each packet the filter keeps is seen on its way "
@@ -112,7 +169,7 @@ void output_options(CLI::App& app, WatchOptions& w, Pending& p) {
                  "With --track, follow at most N packets at once (least recently seen "
                  "ones are forgotten first). Default: 8192")
       ->type_name("N")
-      ->check(CLI::Range(1u, 1000000u))
+      ->check(whole(1, 1000000))
       ->needs(track)
       ->group("Explaining drops");
 }
@@ -127,7 +184,7 @@ void report_options(CLI::App& app, WatchOptions& w, Pending& p) {
                  "At most N label sets for dropwatch_drops_total; further ones are counted "
                  "under labels \"other\". Default: 1000")
       ->type_name("N")
-      ->check(CLI::Range(size_t(1), size_t(1000000)))
+      ->check(whole(1, 1000000))
       ->needs(p.metrics)
       ->group("Output");
   p.summary = app.add_option("--summary", w.summary_secs,
@@ -135,20 +192,20 @@ void report_options(CLI::App& app, WatchOptions& w, Pending& p) {
                              "location and device every SECONDS, and one for the whole run at "
                              "exit (events still go to --output-file and -w)")
                   ->type_name("SECONDS")
-                  ->check(CLI::Range(0.001, 1e9))
+                  ->check(seconds(0.001, 1e9))
                   ->group("Output");
   app.add_option("--top", w.top, "Rows in each --summary table. Default: 10")
       ->type_name("N")
-      ->check(CLI::Range(size_t(1), size_t(100000)))
+      ->check(whole(1, 100000))
       ->needs(p.summary)
       ->group("Output");
   app.add_option("-c,--count", w.count, "Stop after N events. Default: 0, never")
       ->type_name("N")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole(0, UINT64_MAX))
       ->group("Stopping");
   app.add_option("-d,--duration", w.duration, "Stop after SECONDS. Default: 0, never")
       ->type_name("SECONDS")
-      ->check(CLI::NonNegativeNumber)
+      ->check(seconds(0, 1e300))
       ->group("Stopping");
 }
 
@@ -162,10 +219,12 @@ void filter_options(CLI::App& app, WatchOptions& w, Pending& p) {
                              "Only drops on these devices (comma-separated names, in the "
                              "--netns namespace); drops without a device are dropped")
                   ->type_name("LIST")
+                  ->check(names_some("device names"))
                   ->group("Filtering");
   app.add_option("--device-excluded", w.devices_excluded,
                  "Not drops on these devices; drops without a device pass")
       ->type_name("LIST")
+      ->check(names_some("device names"))
       ->excludes(dev)
       ->group("Filtering");
   app.add_option("--netns", w.netns,
@@ -178,16 +237,18 @@ void filter_options(CLI::App& app, WatchOptions& w, Pending& p) {
                                 "Only these drop reasons (comma-separated, as --list-reasons "
                                 "prints them)")
                      ->type_name("LIST")
+                     ->check(names_some("reason names"))
                      ->group("Filtering");
   app.add_option("--reason-excluded", w.reasons_deny, "Not these drop reasons")
       ->type_name("LIST")
+      ->check(names_some("reason names"))
       ->excludes(reason)
       ->group("Filtering");
   app.add_option("--max-events-per-second", w.max_events_per_second,
                  "At most N events a second (a token bucket per CPU, each with its share); "
                  "suppressed drops are counted. Default: 0, no limit")
       ->type_name("N")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole(0, UINT32_MAX))
       ->group("Filtering");
   app.add_option("--noise-rule", w.noise_patterns,
                  "Also suppress drops whose location or a stack frame is a function whose whole "
@@ -212,7 +273,7 @@ void advanced_options(CLI::App& app, WatchOptions& w) {
                  "Ring buffer size in MiB, a power of two from 1 to 1024; events that find "
                  "it full are counted as lost. Default: 8")
       ->type_name("MIB")
-      ->check(CLI::Range(1u, 1024u))
+      ->check(whole(1, 1024))
       ->group("Advanced");
   app.add_option("--attach", w.attach,
                  "auto (BTF tracepoint, else the classic one), tp_btf, tp_btf-copy (the "
@@ -230,6 +291,7 @@ std::tuple<CLI::App*, CLI::App*, CLI::App*> offline_commands(CLI::App& app, Offl
                                                              bool* no_stack) {
   auto* print = app.add_subcommand("print", "Stored events (--output-file) as text or NDJSON");
   install_formatter(*print, "[OPTIONS] FILE...");
+  print->allow_extras();  // the files after the first: cli/words.h
   print->footer(kOfflineFooter);
   print->add_option("FILE", o.inputs, "NDJSON event files, - for stdin")
       ->required()
@@ -243,6 +305,7 @@ std::tuple<CLI::App*, CLI::App*, CLI::App*> offline_commands(CLI::App& app, Offl
   print->add_flag("--no-stack", *no_stack, "Text without the stacks");
   auto* pcap = app.add_subcommand("pcap", "Stored events (--output-file) to pcapng");
   install_formatter(*pcap, "[OPTIONS] FILE... -o OUT");
+  pcap->allow_extras();
   pcap->footer(kOfflineFooter);
   pcap->add_option("FILE", o.inputs, "NDJSON event files, - for stdin")
       ->required()
@@ -259,6 +322,7 @@ std::tuple<CLI::App*, CLI::App*, CLI::App*> offline_commands(CLI::App& app, Offl
       "summary",
       "The --summary table of stored events (--output-file), on another machine, no root");
   install_formatter(*sum, "[OPTIONS] FILE...");
+  sum->allow_extras();
   sum->footer(kOfflineFooter);
   sum->add_option("FILE", o.inputs, "NDJSON event files, - for stdin")
       ->required()
@@ -268,7 +332,7 @@ std::tuple<CLI::App*, CLI::App*, CLI::App*> offline_commands(CLI::App& app, Offl
       ->type_name("EXPR");
   sum->add_option("--top", o.top, "Rows in the table; the rest summed in one line. Default: 10")
       ->type_name("N")
-      ->check(CLI::Range(size_t(1), size_t(100000)));
+      ->check(whole(1, 100000));
   return {print, pcap, sum};
 }
 
@@ -315,7 +379,7 @@ int check_values(WatchOptions& w, const Pending& p) {
 
 std::variant<Command, int> parse_command_line(int argc, char** argv) {
   CLI::App app(kDescription, "dropwatch");
-  install_formatter(app, "[OPTIONS]");
+  install_formatter(app, "[OPTIONS] [EXPRESSION...]");
   app.footer(kFooter);
   Command cmd;
   WatchOptions& w = cmd.watch;
@@ -338,6 +402,16 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
                    "Reasons to show (NO_SOCKET or "
                    "SKB_DROP_REASON_NO_SOCKET). Default: all")
       ->type_name("");
+  reasons->allow_extras();
+  // A filter may also follow the options as words, as tcpdump takes one.
+  std::vector<std::string> filter_words;
+  app.add_option("EXPRESSION", filter_words,
+                 "The filter as tcpdump takes it: words after the options (instead of "
+                 "--filter)")
+      ->type_name("")
+      ->allow_extra_args(false)
+      ->group("Filtering");
+  app.allow_extras();
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -348,6 +422,34 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "dropwatch: %s\nRun 'dropwatch --help' for the options.\n", e.what());
     return kExitUsage;
+  }
+  // The words CLI11 left over, for the command that was given.
+  auto words = [](const CLI::App& a, std::vector<std::string>& into) {
+    auto r = words_left(a, into);
+    if (r) {
+      into = std::move(*r);
+      return 0;
+    }
+    std::string cmd = a.get_parent() ? " " + a.get_name() : "";
+    return usage_error((cmd.empty() ? "" : a.get_name() + ": ") + r.error().message +
+                       "\nRun 'dropwatch" + cmd + " --help' for the options.");
+  };
+  for (CLI::App* sub : {print, pcap, sum})
+    if (*sub)
+      if (int rc = words(*sub, cmd.offline.inputs)) return rc;
+  if (*reasons)
+    if (int rc = words(*reasons, cmd.reason_names)) return rc;
+  if (int rc = words(app, filter_words)) return rc;
+  if (!filter_words.empty()) {
+    std::string expr;
+    for (const auto& fw : filter_words) expr += (expr.empty() ? "" : " ") + fw;
+    if (app.get_subcommands().size())
+      return usage_error("'" + expr + "' before the command " +
+                         app.get_subcommands()[0]->get_name() + ": give it as its --filter");
+    if (!w.filter.empty())
+      return usage_error("two filters: --filter '" + w.filter + "' and the words '" + expr +
+                         "' (give one)");
+    w.filter = expr;
   }
   if (*print) {
     cmd.kind = Command::Kind::Print;

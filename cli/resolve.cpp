@@ -15,23 +15,11 @@
 #include <map>
 #include <thread>
 
+#include "cli/words.h"
 #include "events/text.h"
 
 namespace dw::cli {
 namespace {
-
-// Edit distance, for "did you mean".
-size_t distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); j++) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); i++) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); j++)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 std::string upper(std::string s) {
   for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
@@ -162,7 +150,7 @@ Result<std::vector<uint32_t>> resolve_reasons(const std::string& list,
     }
     std::vector<std::pair<size_t, std::string>> near;
     for (const auto& [code, name] : known.all()) {
-      size_t d = distance(u, name);
+      size_t d = edit_distance(u, name);
       if (name.find(u) != std::string::npos) d = std::min<size_t>(d, 1);
       near.push_back({d, name});
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 
@@ -529,8 +530,16 @@ Expected<std::vector<Token>> lex(const std::string& expr) {
     // bogus MAC, named constants, ID, escaped ID.
     size_t best = std::max({kw_len, op_len, aid, mac, num, hid, v6, bogus, konst_len, id, esc});
     if (best == 0) {
+      // A control byte or a byte of UTF-8 is named by its value: the
+      // rendering shows it as a blank or '?' to keep the caret aligned.
+      auto u = static_cast<unsigned char>(c);
+      char name[8];
+      if (u < 0x20 || u >= 0x7f)
+        std::snprintf(name, sizeof name, "0x%02x", u);
+      else
+        std::snprintf(name, sizeof name, "'%c'", c);
       return error({uint32_t(i), uint32_t(i + 1)},
-                   std::string("illegal character '") + c + "' in filter expression");
+                   std::string("illegal character ") + name + " in filter expression");
     }
     t.range = {uint32_t(i), uint32_t(i + best)};
     t.text = std::string(s.substr(0, best));

@@ -48,6 +48,14 @@ TEST(Diagnostics, RenderedWithACaretUnderTheColumns) {
        "filter:1:8: error: illegal character '@' in filter expression\n"
        "ip and @\n"
        "       ^\n"},
+      {"tcp\x01",
+       "filter:1:4: error: illegal character 0x01 in filter expression\n"
+       "tcp \n"
+       "   ^\n"},
+      {"port 80 \xc3\xa9",
+       "filter:1:9: error: illegal character 0xc3 in filter expression\n"
+       "port 80 ??\n"
+       "        ^\n"},
       {"ether[0] / 0 = 1",
        "filter:1:12: error: division by zero\n"
        "ether[0] / 0 = 1\n"

@@ -1,0 +1,134 @@
+// The command line as tcpdump users type it: a filter as words after the
+// options, several stored files after `print`, and every mistake (an
+// unknown or misspelt flag, a value that is not a number, an empty list,
+// two filters) named on stderr with exit status 2, before anything loads.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/binaries.h"
+#include "tests/support/dropwatch_run.h"
+#include "tests/support/netns.h"
+#include "tests/support/process.h"
+
+namespace dw::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string dropfilter_path() { return std::string(DW_BIN_DIR) + "/dropfilter"; }
+
+struct Mistake {
+  std::vector<std::string> args;  // after the binary
+  std::string error;              // in stderr
+  bool dropfilter = false;
+};
+
+TEST(CommandLine, EachMistakeIsNamed) {
+  const Mistake cases[] = {
+      {{"--count", "abc"}, "dropwatch: --count: 'abc' is not a whole number\n"},
+      {{"--count", "1.5"}, "--count: '1.5' is not a whole number"},
+      {{"--count", "-1"}, "--count: '-1' is not a whole number"},
+      {{"--duration", "1x"}, "--duration: '1x' is not a number of seconds"},
+      {{"--snaplen", "100000"}, "--snaplen: 100000 is more than 4096"},
+      {{"--summary", "0"}, "--summary: 0 is less than 0.001"},
+      {{"--max-events-per-second", "5000000000"},
+       "--max-events-per-second: 5000000000 is more than 4294967295"},
+      {{"--stak-budget", "5"}, "unknown option '--stak-budget'; did you mean --stack-budget?\n"},
+      {{"--dev", "lo"}, "unknown option '--dev'; did you mean --device?"},
+      {{"--interval=5"}, "unknown option '--interval'\n"},
+      {{"-Z"}, "unknown option '-Z'\n"},
+      {{"--device", ""}, "--device: no device names given"},
+      {{"--reason-excluded", " , "}, "--reason-excluded: no reason names given"},
+      {{"-f", "udp", "tcp", "port", "80"},
+       "two filters: --filter 'udp' and the words 'tcp port 80' (give one)"},
+      {{"tcp", "print", "x.ndjson"}, "'tcp' before the command print: give it as its --filter"},
+      {{"print", "x.ndjson", "--bogus"},
+       "print: unknown option '--bogus'\n"
+       "Run 'dropwatch print --help' for the options."},
+      {{"tcp", "port"},
+       "filter:1:9: error: syntax error: unexpected end of expression\ntcp port\n        ^\n"},
+      {{"--dump-bfp", "tcp"}, "unknown option '--dump-bfp'; did you mean --dump-bpf?", true},
+      {{"--link", "raw", "tcp"}, "unknown option '--link'; did you mean --link-type?", true},
+  };
+  for (const auto& m : cases) {
+    std::vector<std::string> argv = m.args;
+    argv.insert(argv.begin(), m.dropfilter ? dropfilter_path() : dropwatch_path());
+    std::string shown;
+    for (const auto& a : m.args) shown += " [" + a + "]";
+    SCOPED_TRACE(shown);
+    Finished r = run_to_end(argv, 20s);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find(m.error), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+TEST(CommandLine, FilterWordsAreOneExpression) {
+  // As tcpdump joins its words: the same code as the one quoted argument.
+  for (const auto& [words, quoted] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"tcp", "port", "443"}, "tcp port 443"},
+           {{"len", ">", "-1"}, "len > -1"},
+           {{"--", "-1", "=", "-1"}, "-1 = -1"},
+           {{"[tcp]"}, "[tcp]"}}) {
+    SCOPED_TRACE(quoted);
+    std::vector<std::string> argv = {dropfilter_path(), "--dump-bpf"};
+    argv.insert(argv.end(), words.begin(), words.end());
+    Finished split = run_to_end(argv, 20s);
+    Finished one = run_to_end({dropfilter_path(), "--dump-bpf", quoted}, 20s);
+    EXPECT_EQ(split.status, one.status) << split.err;
+    EXPECT_EQ(split.out, one.out);
+    EXPECT_EQ(split.err, one.err);
+  }
+  // CLI11 reads "[a,b]" as a list; a word in brackets stays the filter's.
+  Finished brackets = run_to_end({dropfilter_path(), "[tcp]"}, 20s);
+  EXPECT_EQ(brackets.status, 1) << brackets.err;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// A live run with its filter as words keeps only what the words select;
+// its stored event, given twice to `print` and `summary`, is read twice.
+TEST(CommandLine, WordsFilterALiveRunAndPrintReadsEveryFile) {
+  NetnsPair ns("dwcl");
+  ASSERT_TRUE(ns.ok());
+  char tmpl[] = "/tmp/dw-cl-XXXXXX";
+  ASSERT_TRUE(mkdtemp(tmpl));
+  std::string dir = tmpl, stored = dir + "/ev.ndjson";
+  auto dw = start_dropwatch(
+      {"--output-file", stored, "--count", "1", "--netns", ns.b(), "udp", "dst", "port", "4482"});
+  ASSERT_TRUE(dw);
+  ASSERT_EQ(run_in_netns(ns.a(), "dwcl", [] { return send_udp(NetnsPair::kAddrB, 4481); }), 0);
+  ASSERT_EQ(run_in_netns(ns.a(), "dwcl", [] { return send_udp(NetnsPair::kAddrB, 4482); }), 0);
+  ASSERT_EQ(dw->wait(20s), 0) << dw->stderr_text();
+  // 4481 came first: the words, not a default, chose the event.
+  EXPECT_GE(summary_counts(dw->stderr_text())["by the filter"], 1u) << dw->stderr_text();
+  std::string line = read_file(stored);
+  auto events = parse_events({line.substr(0, line.find('\n'))});
+  ASSERT_EQ(events.size(), 1u) << line;
+  EXPECT_EQ(events[0]["layers"]["udp"]["dport"], 4482) << events[0].dump();
+
+  std::string copy = dir + "/ev2.ndjson";
+  std::ofstream(copy) << line;
+  Finished printed = run_to_end({dropwatch_path(), "print", "-o", "json", stored, copy}, 20s);
+  EXPECT_EQ(printed.status, 0) << printed.err;
+  EXPECT_EQ(parse_events({printed.out.substr(0, printed.out.find('\n')),
+                          printed.out.substr(printed.out.find('\n') + 1)})
+                .size(),
+            2u)
+      << printed.out;
+  Finished sum = run_to_end({dropwatch_path(), "summary", stored, copy}, 20s);
+  EXPECT_EQ(sum.status, 0) << sum.err;
+  EXPECT_NE(sum.out.find("2 files"), std::string::npos) << sum.out;
+  EXPECT_NE(sum.out.find(", 2 drops"), std::string::npos) << sum.out;
+  std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace dw::test
