@@ -488,7 +488,7 @@ void intern(Dag& d, ir::ValueIds& ids) {
   d.root = canon(d.root);
 }
 
-Dag optimize_dag(const Dag& d, const ir::PredPtr& first, size_t) {
+Dag optimize_dag(const Dag& d, const ir::PredPtr& first) {
   Dag cur = d;
   ir::ValueIds ids;
   // Pulls: a list of n terms takes ~n; the budget only bounds a cycle.
@@ -510,16 +510,6 @@ Dag build_dag(const ir::PredPtr& p) {
   Builder b;
   b.d.root = p ? b.build(p, Dag::kAccept, Dag::kReject) : Dag::kAccept;
   return std::move(b.d);
-}
-
-Dag thread_jumps(const Dag& d, size_t) {
-  Dag out = d;
-  ir::ValueIds ids;
-  EdgeThreader(out, ids).run();
-  opt_root(out, nullptr, ids);
-  Dag c = compact(out);
-  c.prelude = out.prelude;
-  return c;
 }
 
 std::string print(const Dag& d) {

@@ -38,13 +38,11 @@ Dag build_dag(const ir::PredPtr& p);
 // libpcap's does (1,000 `host` terms, 7,000 tests, take libpcap 107 s).
 // Larger filters are "too complex", so that a compile ends in seconds.
 constexpr size_t kMaxTests = 4000;
-// libpcap's jump threading and branch merging. Falls back to the input
-// when the threaded DAG would exceed `budget` nodes.
-Dag thread_jumps(const Dag& d, size_t budget = 20000);
-// Threading, then libpcap's or/and pullups, to a fixed point. `first` is
-// the test libpcap evaluates first (its root block): when optimization
-// removes it, its loads stay in front of the new root (opt_root).
-Dag optimize_dag(const Dag& d, const ir::PredPtr& first = nullptr, size_t budget = 20000);
+// libpcap's jump threading and branch merging, then its or/and pullups, to
+// a fixed point. `first` is the test libpcap evaluates first (its root
+// block): when optimization removes it, its loads stay in front of the new
+// root (opt_root).
+Dag optimize_dag(const Dag& d, const ir::PredPtr& first = nullptr);
 // The test evaluated first: the leftmost leaf, or null for a constant.
 ir::PredPtr first_test(const ir::PredPtr& p);
 std::string print(const Dag& d);

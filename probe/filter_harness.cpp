@@ -67,7 +67,13 @@ Result<std::unique_ptr<FilterHarness>> FilterHarness::load(std::span<const uint8
   std::vector<char> log(1 << 20);
   bpf_program__set_log_buf(prog, log.data(), log.size());
   bpf_program__set_log_level(prog, 1);
-  if (int err = bpf_object__load(h->obj_)) {
+  // The verifier's log goes into the error returned; libbpf's own lines on
+  // stderr would say the same again (bench/'s protochain baseline, which
+  // never verifies, printed them on every run).
+  auto print = libbpf_set_print(nullptr);
+  int err = bpf_object__load(h->obj_);
+  libbpf_set_print(print);
+  if (err) {
     std::string msg(log.data());
     if (msg.size() > 4000) msg = msg.substr(msg.size() - 4000);
     return fail(
