@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/exit_codes.h"
+#include "cli/filter_file.h"
 #include "cli/man_formatter.h"
 #include "cli/words.h"
 #include "compiler/codegen.h"
@@ -36,6 +37,11 @@ const char* kFooter = R"(EXAMPLES
       The IR: qualifier inheritance and libpcap's protocol checks spelled out.
   dropfilter --pcap drops.pcap 'icmp or arp'
       The 1-based numbers of the frames the filter accepts, one a line.
+  dropfilter --dump-bpf tcp port 443
+      The expression as words, as tcpdump takes it.
+  dropfilter -F hosts.filter
+      The expression read from a file (tcpdump -F): several lines, '#' to the
+      end of a line a comment; an error names FILE:LINE:COLUMN.
 
 ERRORS
   An invalid expression prints libpcap's message (where libpcap has one) with
@@ -55,9 +61,9 @@ PCAP FILES
 
 EXIT STATUS
   0  compiled (and, with --pcap, ran)
-  1  the expression is invalid, the verifier refused the program, or the
-     pcap file could not be read
-  2  invalid option
+  1  the expression is invalid, its -F file could not be read, the verifier
+     refused the program, or the pcap file could not be read
+  2  invalid option, no expression, or two (words and -F)
 )";
 
 std::string join(const std::vector<std::string>& words) {
@@ -100,7 +106,13 @@ int run_frames(pcap_t* p, dw::probe::FilterHarness& h, const std::string& path) 
   return kExitOk;
 }
 
-int run_pcap(pcap_t* p, const std::string& path, const std::string& expr) {
+// The expression, and where it came from for its errors ("filter", or -F's file).
+struct Source {
+  std::string text, origin = "filter";
+};
+
+int run_pcap(pcap_t* p, const std::string& path, const Source& src) {
+  const std::string& expr = src.text;
   int dlt = pcap_datalink(p);
   dw::filter::LowerOptions lo;
   if (dlt == DLT_EN10MB) {
@@ -115,7 +127,7 @@ int run_pcap(pcap_t* p, const std::string& path, const std::string& expr) {
   }
   auto fe = dw::filter::compile_front(expr, lo);
   if (!fe) {
-    std::fputs(fe.error().render(expr).c_str(), stderr);
+    std::fputs(fe.error().render(expr, src.origin).c_str(), stderr);
     return kExitFailure;
   }
   dw::filter::ObjectOptions oo;
@@ -133,14 +145,14 @@ int run_pcap(pcap_t* p, const std::string& path, const std::string& expr) {
   return run_frames(p, **h, path);
 }
 
-int run_pcap_file(const std::string& path, const std::string& expr) {
+int run_pcap_file(const std::string& path, const Source& src) {
   char err[PCAP_ERRBUF_SIZE];
   pcap_t* p = pcap_open_offline(path.c_str(), err);
   if (!p) {
     std::fprintf(stderr, "dropfilter: %s\n", err);
     return kExitFailure;
   }
-  int rc = run_pcap(p, path, expr);
+  int rc = run_pcap(p, path, src);
   pcap_close(p);
   return rc;
 }
@@ -150,12 +162,12 @@ struct Dumps {
   bool any() const { return ast || ir || dag || llvm || bpf; }
 };
 
-int compile(const std::string& expr, const std::string& link, const Dumps& d) {
+int compile(const Source& src, const std::string& link, const Dumps& d) {
   dw::filter::LowerOptions lo;
   lo.link = link == "raw" ? dw::filter::LinkType::RawIp : dw::filter::LinkType::Ethernet;
-  auto fe = dw::filter::compile_front(expr, lo);
+  auto fe = dw::filter::compile_front(src.text, lo);
   if (!fe) {
-    std::fputs(fe.error().render(expr).c_str(), stderr);
+    std::fputs(fe.error().render(src.text, src.origin).c_str(), stderr);
     return kExitFailure;
   }
   if (d.ast)
@@ -190,9 +202,14 @@ int main(int argc, char** argv) {
   // allow_extra_args(false): CLI11 would read "[tcp]" as a list and drop
   // the brackets, accepting what libpcap calls a syntax error. It then takes
   // one word; the others are the app's extras (cli/words.h).
+  std::string filter_file;
   app.add_option("expression", words, "The filter, as one argument or several words")
-      ->required()
       ->allow_extra_args(false)
+      ->group("Expression");
+  app.add_option("-F,--filter-file", filter_file,
+                 "Read the expression from FILE, as tcpdump -F: several lines, # to the end of "
+                 "a line a comment")
+      ->type_name("FILE")
       ->group("Expression");
   app.add_option("-l,--link-type", link,
                  "Link layer the packets start with: ether (Ethernet, as on a NIC) or raw "
@@ -227,7 +244,25 @@ int main(int argc, char** argv) {
                  all.error().message.c_str());
     return kExitUsage;
   }
-  std::string expr = join(*all);
-  if (!pcap_path.empty()) return run_pcap_file(pcap_path, expr);
-  return compile(expr, link, d);
+  Source src{join(*all)};
+  if (!filter_file.empty()) {
+    if (!all->empty()) {
+      std::fprintf(stderr, "dropfilter: two expressions: -F %s and the words '%s' (give one)\n",
+                   filter_file.c_str(), src.text.c_str());
+      return kExitUsage;
+    }
+    auto text = dw::cli::read_filter_file(filter_file);
+    if (!text) {
+      std::fprintf(stderr, "dropfilter: %s\n", text.error().message.c_str());
+      return kExitFailure;
+    }
+    src = {*text, filter_file};
+  } else if (all->empty()) {
+    std::fprintf(stderr,
+                 "dropfilter: no expression: give one, as words or with -F FILE\n"
+                 "Run 'dropfilter --help' for the options.\n");
+    return kExitUsage;
+  }
+  if (!pcap_path.empty()) return run_pcap_file(pcap_path, src);
+  return compile(src, link, d);
 }

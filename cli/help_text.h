@@ -25,6 +25,9 @@ inline constexpr const char* kFooter = R"(EXAMPLES
       else reaches userspace.
   dropwatch -o json tcp port 443
       The filter as tcpdump takes it, as words after the options.
+  dropwatch -F blocked-hosts.filter
+      The filter read from a file, as tcpdump -F reads one: a list over
+      several lines, '#' comments.
   dropwatch --device eth0 --output json | jq .reason
       Drops on eth0 of dropwatch's own network namespace.
   dropwatch --netns /run/netns/blue --device eth0 --reason NO_SOCKET,NETFILTER_DROP

@@ -11,6 +11,7 @@
 
 #include "bpf/dropwatch_abi.h"
 #include "cli/exit_codes.h"
+#include "cli/filter_file.h"
 #include "cli/help_text.h"
 #include "cli/man_formatter.h"
 #include "cli/resolve.h"
@@ -73,7 +74,7 @@ CLI::Validator names_some(const char* what) {
 
 // The raw texts parsed later, and the flags that other flags refer to.
 struct Pending {
-  std::string file_size;
+  std::string file_size, filter_file;
   bool no_stack = false, no_default_noise = false;
   CLI::Option* output_file = nullptr;
   CLI::Option* summary = nullptr;
@@ -214,6 +215,11 @@ void filter_options(CLI::App& app, WatchOptions& w, Pending& p) {
                  "Only drops whose packet matches this tcpdump expression, tested in the "
                  "kernel. Default: every drop")
       ->type_name("EXPR")
+      ->group("Filtering");
+  app.add_option("-F,--filter-file", p.filter_file,
+                 "Read the filter expression from FILE, as tcpdump -F: lists of hosts and ports "
+                 "over several lines, # to the end of a line a comment")
+      ->type_name("FILE")
       ->group("Filtering");
   auto* dev = app.add_option("--device", w.devices,
                              "Only drops on these devices (comma-separated names, in the "
@@ -446,10 +452,21 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
     if (app.get_subcommands().size())
       return usage_error("'" + expr + "' before the command " +
                          app.get_subcommands()[0]->get_name() + ": give it as its --filter");
-    if (!w.filter.empty())
-      return usage_error("two filters: --filter '" + w.filter + "' and the words '" + expr +
-                         "' (give one)");
+    if (!w.filter.empty() || !p.filter_file.empty())
+      return usage_error(
+          "two filters: " +
+          (p.filter_file.empty() ? "--filter '" + w.filter + "'" : "-F " + p.filter_file) +
+          " and the words '" + expr + "' (give one)");
     w.filter = expr;
+  }
+  if (!p.filter_file.empty()) {
+    if (!w.filter.empty())
+      return usage_error("two filters: --filter '" + w.filter + "' and -F " + p.filter_file +
+                         " (give one)");
+    auto text = read_filter_file(p.filter_file);
+    if (!text) return usage_error(text.error().message);
+    w.filter = *text;
+    w.filter_origin = p.filter_file;
   }
   if (*print) {
     cmd.kind = Command::Kind::Print;

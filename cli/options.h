@@ -38,6 +38,7 @@ struct WatchOptions {
   double duration = 0;
   // Filtering
   std::string filter;
+  std::string filter_origin = "filter";  // -F: the file, for the error's FILE:LINE:COLUMN
   std::string devices, devices_excluded, netns, reasons_allow, reasons_deny;
   uint32_t max_events_per_second = 0;
   std::vector<std::string> noise_patterns;

@@ -130,7 +130,7 @@ int plan_filter(const WatchOptions& w, std::optional<filter::DropFilter>& f) {
   if (w.filter.empty()) return 0;
   auto compiled = filter::compile_drop_filter(w.filter);
   if (!compiled) {
-    std::fputs(compiled.error().render(w.filter).c_str(), stderr);
+    std::fputs(compiled.error().render(w.filter, w.filter_origin).c_str(), stderr);
     return kExitUsage;
   }
   f.emplace(std::move(*compiled));

@@ -20,8 +20,10 @@ struct Diagnostic {
   SourceRange range;
   std::string message;
 
-  // The whole block: location line, the expression, the caret line.
-  std::string render(const std::string& expr) const;
+  // The whole block: location line, the expression's line, the caret
+  // line. `origin` names where the expression came from ("filter", or the
+  // file of `-F FILE`); lines are counted where it has several.
+  std::string render(const std::string& expr, const std::string& origin = "filter") const;
 };
 
 template <typename T>

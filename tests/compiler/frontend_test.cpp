@@ -112,6 +112,24 @@ TEST(Diagnostics, RenderedWithACaretUnderTheColumns) {
   }
 }
 
+// An expression read with -F has lines: the error names the file, the line
+// and the columns in it, and shows that line alone.
+TEST(Diagnostics, AFileShowsTheLineOfTheError) {
+  // (the reader has blanked the comment, "# web")
+  const std::string text = "     \nhost 10.0.0.1 or\n  tcp port 99999";
+  auto r = compile_front(text, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().render(text, "hosts.filter"),
+            "hosts.filter:3:12-16: error: illegal port number 99999 > 65535\n"
+            "  tcp port 99999\n"
+            "           ^~~~~\n");
+  const std::string open = "tcp port 80\n  or";
+  auto end = compile_front(open, {});
+  ASSERT_FALSE(end);
+  EXPECT_EQ(end.error().render(open, "f"),
+            "f:2:5: error: syntax error: unexpected end of expression\n  or\n    ^\n");
+}
+
 struct AstCase {
   const char* expr;
   const char* ast;

@@ -2,9 +2,12 @@
 // options, several stored files after `print`, and every mistake (an
 // unknown or misspelt flag, a value that is not a number, an empty list,
 // two filters) named on stderr with exit status 2, before anything loads.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -21,10 +24,25 @@ using namespace std::chrono_literals;
 
 std::string dropfilter_path() { return std::string(DW_BIN_DIR) + "/dropfilter"; }
 
+// A file in /tmp for -F, removed with the test's end.
+struct FilterFile {
+  explicit FilterFile(const std::string& text) {
+    char tmpl[] = "/tmp/dw-filter-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0) return;
+    path = tmpl;
+    (void)!write(fd, text.data(), text.size());
+    close(fd);
+  }
+  ~FilterFile() { std::remove(path.c_str()); }
+  std::string path;
+};
+
 struct Mistake {
   std::vector<std::string> args;  // after the binary
   std::string error;              // in stderr
   bool dropfilter = false;
+  int status = 2;  // dropfilter: 1 for an expression it cannot compile or read
 };
 
 TEST(CommandLine, EachMistakeIsNamed) {
@@ -54,14 +72,30 @@ TEST(CommandLine, EachMistakeIsNamed) {
       {{"--dump-bfp", "tcp"}, "unknown option '--dump-bfp'; did you mean --dump-bpf?", true},
       {{"--link", "raw", "tcp"}, "unknown option '--link'; did you mean --link-type?", true},
   };
-  for (const auto& m : cases) {
+  FilterFile bad("tcp port 80 # web\n  or port 99999\n");
+  const Mistake file_cases[] = {
+      {{"-F", bad.path},
+       bad.path + ":2:11-15: error: illegal port number 99999 > 65535\n  or port 99999\n"
+                  "          ^~~~~\n"},
+      {{"-F", bad.path}, bad.path + ":2:11-15: error: illegal port number", true, 1},
+      {{"-F", "/nonexistent.filter"}, "-F /nonexistent.filter: No such file or directory"},
+      {{"-F", "/tmp"}, "-F /tmp: Is a directory", true, 1},
+      {{"-F", "/dev/zero"}, "-F /dev/zero: larger than 1 MiB, not a filter expression"},
+      {{"-F", bad.path, "-f", "udp"}, "two filters: --filter 'udp' and -F " + bad.path},
+      {{"-F", bad.path, "udp"}, "two filters: -F " + bad.path + " and the words 'udp'"},
+      {{"-F", bad.path, "udp"}, "two expressions: -F " + bad.path + " and the words 'udp'", true},
+      {{}, "dropfilter: no expression: give one, as words or with -F FILE", true},
+  };
+  std::vector<Mistake> all(std::begin(cases), std::end(cases));
+  all.insert(all.end(), std::begin(file_cases), std::end(file_cases));
+  for (const auto& m : all) {
     std::vector<std::string> argv = m.args;
     argv.insert(argv.begin(), m.dropfilter ? dropfilter_path() : dropwatch_path());
     std::string shown;
     for (const auto& a : m.args) shown += " [" + a + "]";
     SCOPED_TRACE(shown);
     Finished r = run_to_end(argv, 20s);
-    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(r.status, m.status) << r.err;
     EXPECT_NE(r.err.find(m.error), std::string::npos) << r.err;
     EXPECT_EQ(r.out, "");
   }
@@ -83,6 +117,14 @@ TEST(CommandLine, FilterWordsAreOneExpression) {
     EXPECT_EQ(split.out, one.out);
     EXPECT_EQ(split.err, one.err);
   }
+  // -F as tcpdump reads it: the lines joined, '#' comments left out.
+  FilterFile hosts(
+      "# the web front ends\nhost 10.0.0.1 or host 10.0.0.2  # old\n  or host 10.0.0.3\n");
+  Finished from_file = run_to_end({dropfilter_path(), "--dump-bpf", "-F", hosts.path}, 20s);
+  Finished inline_expr = run_to_end(
+      {dropfilter_path(), "--dump-bpf", "host 10.0.0.1 or host 10.0.0.2 or host 10.0.0.3"}, 20s);
+  EXPECT_EQ(from_file.status, 0) << from_file.err;
+  EXPECT_EQ(from_file.out, inline_expr.out);
   // CLI11 reads "[a,b]" as a list; a word in brackets stays the filter's.
   Finished brackets = run_to_end({dropfilter_path(), "[tcp]"}, 20s);
   EXPECT_EQ(brackets.status, 1) << brackets.err;
