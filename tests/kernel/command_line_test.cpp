@@ -136,8 +136,9 @@ std::string read_file(const std::string& path) {
 }
 
 // A live run with its filter as words keeps only what the words select;
-// its stored event, given twice to `print` and `summary`, is read twice.
-TEST(CommandLine, WordsFilterALiveRunAndPrintReadsEveryFile) {
+// its stored event, given twice to `print` and `summary`, is read twice;
+// the filter read with -F selects as the words do.
+TEST(CommandLine, WordsOrAFileFilterALiveRunAndPrintReadsEveryFile) {
   NetnsPair ns("dwcl");
   ASSERT_TRUE(ns.ok());
   char tmpl[] = "/tmp/dw-cl-XXXXXX";
@@ -169,6 +170,16 @@ TEST(CommandLine, WordsFilterALiveRunAndPrintReadsEveryFile) {
   EXPECT_EQ(sum.status, 0) << sum.err;
   EXPECT_NE(sum.out.find("2 files"), std::string::npos) << sum.out;
   EXPECT_NE(sum.out.find(", 2 drops"), std::string::npos) << sum.out;
+  // The same filter from a file, over two lines with a comment.
+  FilterFile f("udp  # the only protocol here\n  and dst port 4483\n");
+  auto from_file = start_dropwatch({"-o", "json", "--count", "1", "--netns", ns.b(), "-F", f.path});
+  ASSERT_TRUE(from_file);
+  ASSERT_EQ(run_in_netns(ns.a(), "dwcl", [] { return send_udp(NetnsPair::kAddrB, 4482); }), 0);
+  ASSERT_EQ(run_in_netns(ns.a(), "dwcl", [] { return send_udp(NetnsPair::kAddrB, 4483); }), 0);
+  ASSERT_EQ(from_file->wait(20s), 0) << from_file->stderr_text();
+  auto live = parse_events(from_file->stdout_lines());
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0]["layers"]["udp"]["dport"], 4483) << live[0].dump();
   std::system(("rm -rf " + dir).c_str());
 }
 
