@@ -66,12 +66,6 @@ EXIT STATUS
   2  invalid option, no expression, or two (words and -F)
 )";
 
-std::string join(const std::vector<std::string>& words) {
-  std::string s;
-  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
-  return s;
-}
-
 // The harness buffer for a file's frames: the probe's, or the next power
 // of two that holds the snapshot length.
 uint32_t capacity_for(pcap_t* p) {
@@ -244,7 +238,7 @@ int main(int argc, char** argv) {
                  all.error().message.c_str());
     return kExitUsage;
   }
-  Source src{join(*all)};
+  Source src{dw::cli::join_words(*all)};
   if (!filter_file.empty()) {
     if (!all->empty()) {
       std::fprintf(stderr, "dropfilter: two expressions: -F %s and the words '%s' (give one)\n",

@@ -381,6 +381,34 @@ int check_values(WatchOptions& w, const Pending& p) {
   return 0;
 }
 
+// The one filter of a live run, from --filter, the words after the options
+// or -F's file; 0, or the exit status when there are two or the file
+// cannot be read.
+int settle_filter(const CLI::App& app, const std::vector<std::string>& words, WatchOptions& w,
+                  const Pending& p) {
+  if (!words.empty()) {
+    std::string expr = join_words(words);
+    if (!app.get_subcommands().empty())
+      return usage_error("'" + expr + "' before the command " +
+                         app.get_subcommands()[0]->get_name() + ": give it as its --filter");
+    if (!w.filter.empty() || !p.filter_file.empty())
+      return usage_error(
+          "two filters: " +
+          (p.filter_file.empty() ? "--filter '" + w.filter + "'" : "-F " + p.filter_file) +
+          " and the words '" + expr + "' (give one)");
+    w.filter = expr;
+  }
+  if (p.filter_file.empty()) return 0;
+  if (!w.filter.empty())
+    return usage_error("two filters: --filter '" + w.filter + "' and -F " + p.filter_file +
+                       " (give one)");
+  auto text = read_filter_file(p.filter_file);
+  if (!text) return usage_error(text.error().message);
+  w.filter = *text;
+  w.filter_origin = p.filter_file;
+  return 0;
+}
+
 }  // namespace
 
 std::variant<Command, int> parse_command_line(int argc, char** argv) {
@@ -446,28 +474,7 @@ std::variant<Command, int> parse_command_line(int argc, char** argv) {
   if (*reasons)
     if (int rc = words(*reasons, cmd.reason_names)) return rc;
   if (int rc = words(app, filter_words)) return rc;
-  if (!filter_words.empty()) {
-    std::string expr;
-    for (const auto& fw : filter_words) expr += (expr.empty() ? "" : " ") + fw;
-    if (app.get_subcommands().size())
-      return usage_error("'" + expr + "' before the command " +
-                         app.get_subcommands()[0]->get_name() + ": give it as its --filter");
-    if (!w.filter.empty() || !p.filter_file.empty())
-      return usage_error(
-          "two filters: " +
-          (p.filter_file.empty() ? "--filter '" + w.filter + "'" : "-F " + p.filter_file) +
-          " and the words '" + expr + "' (give one)");
-    w.filter = expr;
-  }
-  if (!p.filter_file.empty()) {
-    if (!w.filter.empty())
-      return usage_error("two filters: --filter '" + w.filter + "' and -F " + p.filter_file +
-                         " (give one)");
-    auto text = read_filter_file(p.filter_file);
-    if (!text) return usage_error(text.error().message);
-    w.filter = *text;
-    w.filter_origin = p.filter_file;
-  }
+  if (int rc = settle_filter(app, filter_words, w, p)) return rc;
   if (*print) {
     cmd.kind = Command::Kind::Print;
     cmd.offline.stack = !print_no_stack;

@@ -69,4 +69,12 @@ inline Result<std::vector<std::string>> words_left(const CLI::App& app,
   return taken;
 }
 
+// The expression the words make, joined with spaces as tcpdump joins its
+// arguments.
+inline std::string join_words(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+  return s;
+}
+
 }  // namespace dw::cli
